@@ -1,0 +1,99 @@
+"""The backend protocol: what every judge backend accepts and returns.
+
+A backend knows nothing about pytest, thresholds or verdicts. It turns chat
+messages into one JSON reply of a declared shape, plus the probabilities it saw
+for each choice field, and says how many tokens that took.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..prompts import Message
+
+
+@dataclass(frozen=True)
+class ChoiceField:
+    """A JSON string field restricted to a few answers, e.g. YES/NO.
+
+    ``spellings`` maps each canonical answer to the spellings whose probability counts
+    for it (a judge that wants to say "Yes" still votes YES); the reply always carries
+    the canonical form.
+    """
+
+    name: str
+    spellings: Mapping[str, tuple[str, ...]]
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self.spellings)
+
+
+@dataclass(frozen=True)
+class TextField:
+    """A free JSON field, generated under a grammar built from its JSON schema."""
+
+    name: str
+    schema: Mapping[str, Any]
+
+
+ReplyField = ChoiceField | TextField
+
+
+@dataclass(frozen=True)
+class ReplySpec:
+    """The reply's fields, in the order the judge must write them."""
+
+    fields: tuple[ReplyField, ...]
+
+    def json_schema(self) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        for f in self.fields:
+            if isinstance(f, ChoiceField):
+                properties[f.name] = {"type": "string", "enum": list(f.choices)}
+            else:
+                properties[f.name] = dict(f.schema)
+        return {
+            "type": "object",
+            "properties": properties,
+            "required": [f.name for f in self.fields],
+            "additionalProperties": False,
+        }
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    messages: Sequence[Message]
+    reply: ReplySpec
+    # Texts inside the messages that are untrusted data (the output under test). A
+    # backend that tokenizes itself must never read special tokens out of them.
+    untrusted: tuple[str, ...] = ()
+    temperature: float = 0.0
+    seed: int = 0
+    max_tokens: int = 160
+    timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str  # the whole JSON reply, exactly as the judge produced it
+    # field name -> canonical choice -> probability, renormalised over the choices.
+    choice_probs: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class Backend(Protocol):
+    @property
+    def judge_id(self) -> str:
+        """Backend, model name and model identity (file hash or remote model name)."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    def complete(self, request: CompletionRequest) -> Completion: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,298 @@
+"""In-process judge on a GGUF model through llama-cpp-python (CPU, or GPU with n_gpu_layers).
+
+The reply is written on a fixed JSON scaffold, field by field:
+- a choice field (YES/NO) is read from the logits at its position: one forward pass
+  gives P(YES) renormalised over the allowed answers, and the answer is the argmax
+  (or a seeded draw when temperature > 0);
+- a text field is generated under a GBNF grammar built from its JSON schema.
+The assembled reply is then validated against the full schema by the caller.
+
+The output under test is tokenized with special tokens disabled, so text such as
+"<|im_end|>" inside it stays text and cannot close the chat turn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..errors import (
+    ContextOverflowError,
+    JudgeTimeoutError,
+    ModelLoadError,
+    ModelNotFoundError,
+)
+from ..models import HubModel, LocalModel
+from ..prompts import Message
+from .base import ChoiceField, Completion, CompletionRequest, TextField
+
+_SENTINEL = re.compile("\ue000(\\d+)\ue001")
+# ChatML, for models whose GGUF carries no chat template.
+_CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+class LlamaCppBackend:
+    """One loaded model, reused for every judge call of the session."""
+
+    def __init__(
+        self,
+        model: LocalModel | HubModel,
+        *,
+        n_ctx: int = 4096,
+        n_gpu_layers: int = 0,
+        n_threads: int | None = None,
+    ) -> None:
+        try:
+            import llama_cpp
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as err:
+            raise ModelLoadError(
+                f"the llamacpp backend needs llama-cpp-python ({err}); install it with "
+                "pip install 'pytest-llmjudge[local]'"
+            ) from None
+        self._lib = llama_cpp
+        kwargs: dict[str, Any] = dict(
+            n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, n_threads=n_threads, verbose=False
+        )
+        self._model = model
+        if isinstance(model, HubModel):
+            self._llm = _load_from_hub(llama_cpp.Llama, model, kwargs)
+            from ..models import _local_file  # hash the downloaded file like any other
+
+            local = _local_file(_path_of(self._llm))
+            self._sha256 = local.sha256
+        else:
+            try:
+                self._llm = llama_cpp.Llama(model_path=str(model.path), **kwargs)
+            except (ValueError, RuntimeError, OSError) as err:
+                raise ModelLoadError(
+                    f"llama.cpp could not load {model.path} ({err}); check that the file is a "
+                    "complete GGUF model this llama-cpp-python version supports, or lower "
+                    "llmjudge_n_ctx / llmjudge_n_gpu_layers if memory ran out"
+                ) from None
+            self._sha256 = model.sha256
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+        self._n_vocab = self._llm.n_vocab()
+        self._n_ctx = self._llm.n_ctx()
+        template = self._llm.metadata.get("tokenizer.chat_template") or _CHATML
+        eos, bos = self._llm.token_eos(), self._llm.token_bos()
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._token_text(eos),
+            bos_token=self._token_text(bos),
+            add_generation_prompt=True,
+        )
+        self._grammars: dict[str, Any] = {}
+        self.n_gpu_layers = n_gpu_layers
+
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self._model.name
+
+    @property
+    def judge_id(self) -> str:
+        return f"llamacpp:{self._model.name}@sha256:{self._sha256[:12]}"
+
+    def close(self) -> None:
+        self._llm.close()
+
+    # -- one judge call ---------------------------------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        deadline = time.monotonic() + request.timeout
+        tokens = self._prompt_tokens(request.messages, request.untrusted)
+        prompt_tokens = len(tokens)
+        needed = prompt_tokens + request.max_tokens + 16
+        if needed > self._n_ctx:
+            raise ContextOverflowError(
+                f"the judge prompt needs {prompt_tokens} tokens plus up to "
+                f"{request.max_tokens} reply tokens, more than the model's context window "
+                f"of {self._n_ctx}; shorten the output or criterion, or raise llmjudge_n_ctx "
+                "(nothing is truncated silently)"
+            )
+        rng = random.Random(request.seed)
+        text = ""
+        choice_probs: dict[str, dict[str, float]] = {}
+        generated = 0
+        for index, spec in enumerate(request.reply.fields):
+            scaffold = ("{" if index == 0 else ", ") + json.dumps(spec.name) + ": "
+            if isinstance(spec, ChoiceField):
+                scaffold += '"'
+                tokens += self._tokenize(scaffold, special=False)
+                self._eval(tokens, deadline)
+                probs = self._choice_probs(spec)
+                choice_probs[spec.name] = probs
+                answer = _pick(probs, request.temperature, rng)
+                text += scaffold + answer + '"'
+                tokens += self._tokenize(answer + '"', special=False)
+            else:
+                tokens += self._tokenize(scaffold, special=False)
+                value, written = self._generate(
+                    tokens, spec, request, deadline, budget=request.max_tokens - generated
+                )
+                generated += len(written)
+                text += scaffold + value
+                tokens += written
+        text += "}"
+        return Completion(
+            text=text,
+            choice_probs=choice_probs,
+            prompt_tokens=prompt_tokens,
+            # Scaffold and answer tokens count too: they are part of what the judge wrote.
+            completion_tokens=len(tokens) - prompt_tokens + 1,
+        )
+
+    # -- helpers ----------------------------------------------------------------------
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+    def _tokenize(self, text: str, *, special: bool) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
+
+    def _prompt_tokens(self, messages: Sequence[Message], untrusted: Iterable[str]) -> list[int]:
+        marks = {text: f"\ue000{i}\ue001" for i, text in enumerate(untrusted) if text}
+        originals = {mark: text for text, mark in marks.items()}
+        chat = []
+        for message in messages:
+            content = message.content
+            for text, mark in marks.items():
+                content = content.replace(text, mark)
+            chat.append({"role": message.role, "content": content})
+        rendered = self._formatter(messages=chat).prompt
+        tokens: list[int] = []
+        position = 0
+        for match in _SENTINEL.finditer(rendered):
+            tokens += self._tokenize(rendered[position : match.start()], special=True)
+            tokens += self._tokenize(originals[match.group(0)], special=False)
+            position = match.end()
+        tokens += self._tokenize(rendered[position:], special=True)
+        return tokens
+
+    def _eval(self, tokens: list[int], deadline: float) -> None:
+        """Bring the model's state to ``tokens``, reusing the cached prefix (the system prompt
+        and template are shared by every call), checking the deadline between batches."""
+        llm = self._llm
+        common = 0
+        if not (getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False)):
+            cached = llm.input_ids[: llm.n_tokens]
+            limit = min(len(cached), len(tokens))
+            while common < limit and cached[common] == tokens[common]:
+                common += 1
+        # At least one token is decoded, so the logits belong to this sequence.
+        common = min(common, len(tokens) - 1)
+        if common == 0:
+            llm.reset()
+        llm.n_tokens = common
+        step = max(1, llm.n_batch)
+        for start in range(common, len(tokens), step):
+            _check(deadline, "evaluating the prompt")
+            llm.eval(tokens[start : start + step])
+
+    def _logits(self) -> Any:
+        import numpy as np
+
+        pointer = self._lib.llama_get_logits_ith(self._llm.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).astype(np.float64)
+
+    def _choice_probs(self, spec: ChoiceField) -> dict[str, float]:
+        logits = self._logits()
+        ids = {c: self._first_tokens(spellings) for c, spellings in spec.spellings.items()}
+        # A first token shared by two answers says nothing about either: drop it.
+        for choice, own in ids.items():
+            others = set().union(*(v for c, v in ids.items() if c != choice))
+            ids[choice] = own - others
+            if not ids[choice]:
+                raise ModelLoadError(
+                    f"this model's tokenizer cannot tell the answer {choice!r} apart from the "
+                    "others by their first token; use another judge model"
+                )
+        peak = max(float(logits[t]) for own in ids.values() for t in own)
+        mass = {c: sum(math.exp(float(logits[t]) - peak) for t in own) for c, own in ids.items()}
+        total = sum(mass.values())
+        return {c: m / total for c, m in mass.items()}
+
+    def _first_tokens(self, spellings: Iterable[str]) -> set[int]:
+        return {self._tokenize(s, special=False)[0] for s in spellings}
+
+    def _grammar(self, schema: Any) -> Any:
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            from llama_cpp import LlamaGrammar
+
+            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+        return self._grammars[key]
+
+    def _generate(
+        self,
+        tokens: list[int],
+        spec: TextField,
+        request: CompletionRequest,
+        deadline: float,
+        budget: int,
+    ) -> tuple[str, list[int]]:
+        _check(deadline, "starting the reply")
+        llm = self._llm
+        llm.set_seed(request.seed)
+        out: list[int] = []
+        for token in llm.generate(
+            tokens,
+            temp=request.temperature,
+            top_k=0 if request.temperature == 0 else 40,
+            repeat_penalty=1.0,
+            grammar=self._grammar(spec.schema),
+        ):
+            if self._lib.llama_vocab_is_eog(self._vocab, token):
+                break
+            out.append(token)
+            if len(out) >= budget:
+                break  # the caller's schema check reports the cut-off reply
+            _check(deadline, "writing the reply")
+        value = llm.detokenize(out).decode("utf-8", errors="replace")
+        return value, out
+
+
+def _check(deadline: float, doing: str) -> None:
+    if time.monotonic() > deadline:
+        raise JudgeTimeoutError(
+            f"the judge ran past llmjudge_timeout while {doing}; raise llmjudge_timeout, "
+            "use a smaller model, or offload layers to a GPU with llmjudge_n_gpu_layers"
+        )
+
+
+def _pick(probs: dict[str, float], temperature: float, rng: random.Random) -> str:
+    if temperature <= 0:
+        return max(probs, key=lambda c: probs[c])
+    weights = [p ** (1.0 / temperature) for p in probs.values()]
+    return rng.choices(list(probs), weights=weights)[0]
+
+
+def _load_from_hub(llama: Any, model: HubModel, kwargs: dict[str, Any]) -> Any:
+    try:
+        return llama.from_pretrained(repo_id=model.repo_id, filename=model.filename, **kwargs)
+    except ImportError as err:
+        raise ModelNotFoundError(
+            f"{model.name} needs huggingface-hub to download ({err}); pip install huggingface-hub, "
+            "or download the .gguf file yourself and set llmjudge_model to its path"
+        ) from None
+    except Exception as err:  # the hub client raises many types; all mean "not fetched"
+        raise ModelNotFoundError(
+            f"could not fetch {model.name} from the Hugging Face hub "
+            f"({type(err).__name__}: {str(err)[:200]}); with no network, download the .gguf "
+            "file elsewhere and set llmjudge_model to its path"
+        ) from None
+
+
+def _path_of(llm: Any) -> Any:
+    from pathlib import Path
+
+    return Path(llm.model_path)

@@ -1,0 +1,39 @@
+"""Exceptions. A judge that could not judge raises a JudgeError, never a verdict.
+
+The plugin reports a JudgeError raised inside a test as an ERROR, not a FAIL:
+the output under test was never graded, so neither outcome would be honest.
+"""
+
+from __future__ import annotations
+
+
+class JudgeError(Exception):
+    """Judging could not happen. The message says what happened and what to do."""
+
+
+class JudgeConfigError(JudgeError):
+    """A setting or an argument is invalid (bad threshold, empty criterion, ...)."""
+
+
+class ModelNotFoundError(JudgeError):
+    """The judge model could not be located or is not a usable model file."""
+
+
+class ModelLoadError(JudgeError):
+    """The model file exists but the backend failed to load it."""
+
+
+class JudgeReplyError(JudgeError):
+    """The judge's reply did not fit the verdict schema, even after retries."""
+
+
+class JudgeTimeoutError(JudgeError):
+    """One judge call ran past the configured timeout."""
+
+
+class ContextOverflowError(JudgeError):
+    """The prompt does not fit in the model's context window. Never truncated silently."""
+
+
+class NoActiveSessionError(JudgeError):
+    """An assertion helper was called outside a pytest run with the llmjudge plugin."""

@@ -1,0 +1,26 @@
+"""Hooks that other plugins and conftest files can implement."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+    from .settings import Settings
+
+hookspec = pluggy.HookspecMarker("pytest")
+
+
+@hookspec(firstresult=True)
+def pytest_llmjudge_make_backend(settings: Settings) -> Backend | None:
+    """Create the judge backend for this session; the first non-None result wins.
+
+    Called once, lazily, when the first judged assertion runs. The built-in
+    implementation handles ``llmjudge_backend = llamacpp``. Example conftest.py::
+
+        def pytest_llmjudge_make_backend(settings):
+            if settings.backend == "llamacpp" and settings.model == "my-remote":
+                return MyBackend()  # any object with judge_id, model_name, complete, close
+    """

@@ -1,0 +1,144 @@
+"""pytest entry point (``-p no:llmjudge`` disables it). Hooks and fixtures only.
+
+Nothing heavy is imported here: the judge backend, llama_cpp, tenacity and
+jsonschema load on the first judged assertion, so a run that judges nothing
+pays nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from . import hookspecs
+from .assertion import JudgeFixture
+from .errors import JudgeError
+from .report import ERROR_PROPERTY, SessionRecord
+from .session import JudgeSession, session_key, set_running
+from .settings import Settings, add_options, resolve
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings = resolve(config)
+
+    def make_backend(s: Settings) -> Any:
+        return config.hook.pytest_llmjudge_make_backend(settings=s)
+
+    config.stash[session_key] = JudgeSession(settings, make_backend)
+    config.pluginmanager.register(_Recorder(config), "llmjudge-recorder")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(session_key, None)
+    if session is not None:
+        session.close()
+        del config.stash[session_key]
+    recorder = config.pluginmanager.get_plugin("llmjudge-recorder")
+    if recorder is not None:
+        config.pluginmanager.unregister(recorder)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_llmjudge_make_backend(settings: Settings) -> Any:
+    from .backends import create_backend
+
+    return create_backend(settings)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    s = config.stash[session_key].settings
+    where = s.sources.get("model", "default")
+    gpu = "all layers on GPU" if s.n_gpu_layers < 0 else (
+        f"{s.n_gpu_layers} layers on GPU" if s.n_gpu_layers else "CPU")
+    return (f"llmjudge: backend {s.backend}, model {s.model} (from {where}), "
+            f"threshold {s.threshold}, {gpu}; loads on first judged assertion")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    set_running((item.config.stash[session_key], item))
+    try:
+        return (yield)
+    finally:
+        set_running(None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, JudgeError):
+        error = call.excinfo.value
+        message = f"{type(error).__name__}: {error}"
+        report.user_properties.append((ERROR_PROPERTY, message))
+        # A plain attribute survives xdist's report serialisation to the controller.
+        report.llmjudge_error = message  # type: ignore[attr-defined]
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    # Judging that could not happen graded nothing: report ERROR, not FAILED.
+    if report.failed and getattr(report, "llmjudge_error", None):
+        return "error", "E", ("ERROR", {"red": True})
+    return None
+
+
+class _Recorder:
+    """Collects judged results from every test report (on the xdist controller too)
+    and writes the terminal summary and the JSON report. Registered per session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.record = SessionRecord()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.record.add(report)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        config = self.config
+        if hasattr(config, "workerinput") or config.option.verbose < 0:
+            return
+        lines = list(self.record.summary_lines(config.option.verbose > 0))
+        if lines:
+            terminalreporter.section("llmjudge")
+            for line in lines:
+                terminalreporter.write_line(line)
+
+    def pytest_sessionfinish(self) -> None:
+        config = self.config
+        settings = config.stash[session_key].settings
+        if not settings.report or hasattr(config, "workerinput"):
+            return
+        try:
+            path = self.record.write(settings.report, settings)
+        except OSError as err:
+            config.issue_config_time_warning(
+                pytest.PytestWarning(f"llmjudge: could not write report {settings.report}: {err}"),
+                stacklevel=2,
+            )
+            return
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and config.option.verbose >= 0:
+            reporter.write_line(f"llmjudge: report written to {path}")
+
+
+@pytest.fixture
+def judge(request: pytest.FixtureRequest) -> JudgeFixture:
+    """The session's judge: ``judge.evaluate(output, criteria)`` returns a Verdict,
+    ``judge.assert_judged(output, criteria)`` asserts."""
+    return JudgeFixture(request.config.stash[session_key], request.node)

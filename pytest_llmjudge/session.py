@@ -1,0 +1,87 @@
+"""Per-session judge state: the lazily created judge, and which test is running.
+
+The state object lives in ``config.stash``. The only process-wide value is the
+pointer to the running test, which ``assert_judged`` needs because it is a plain
+function, not a fixture; pytest runs one test at a time per process (xdist workers
+are separate processes), so that pointer is never shared between tests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .errors import JudgeError, NoActiveSessionError
+from .settings import Settings
+from .verdict import JudgeRequest, Verdict
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+    from .judge import Judge
+
+VERDICT_PROPERTY = "llmjudge_verdict"
+
+
+@dataclass
+class JudgeSession:
+    settings: Settings
+    make_backend: Callable[[Settings], Backend]
+    _judge: Judge | None = None
+    _failure: JudgeError | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def judge(self) -> Judge:
+        """The judge, created on first use. A backend that failed to load fails every
+        later assertion with the same error instead of retrying a slow load each time."""
+        with self._lock:
+            if self._failure is not None:
+                raise self._failure
+            if self._judge is None:
+                from .judge import Judge
+
+                try:
+                    self._judge = Judge(self.make_backend(self.settings), self.settings)
+                except JudgeError as err:
+                    self._failure = err
+                    raise
+            return self._judge
+
+    @property
+    def loaded(self) -> bool:
+        return self._judge is not None
+
+    def evaluate(self, item: pytest.Item | None, request: JudgeRequest) -> Verdict:
+        verdict = self.judge.evaluate(request)
+        if item is not None:
+            item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
+        return verdict
+
+    def close(self) -> None:
+        if self._judge is not None:
+            self._judge.backend.close()
+            self._judge = None
+
+
+session_key = pytest.StashKey[JudgeSession]()
+
+_running: tuple[JudgeSession, pytest.Item] | None = None
+
+
+def set_running(value: tuple[JudgeSession, pytest.Item] | None) -> None:
+    global _running
+    _running = value
+
+
+def running() -> tuple[JudgeSession, pytest.Item]:
+    if _running is None:
+        raise NoActiveSessionError(
+            "judged assertions need a running pytest test with the llmjudge plugin; it is "
+            "not active here (disabled with -p no:llmjudge, or called outside a test?)"
+        )
+    return _running

@@ -1,0 +1,185 @@
+"""Settings: every option declared once, resolved once per session into a frozen object.
+
+Precedence, highest first: command line, ini file, environment variable, default.
+Command-line defaults are ``None`` so that "not given" is distinguishable and the
+ini value or the environment can apply (the pytest-xdist convention).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .errors import JudgeConfigError
+
+BACKENDS = ("llamacpp",)
+DEFAULT_MODEL = "qwen2.5-coder-1.5b"
+
+
+def parse_threshold(raw: object, source: str = "threshold") -> float:
+    """A pass threshold on the judge's 0..1 score."""
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise JudgeConfigError(
+            f"{source}={raw!r} is not a number; use a value between 0 and 1, e.g. 0.5"
+        ) from None
+    if isinstance(raw, bool) or math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise JudgeConfigError(
+            f"{source}={raw!r} is outside the score range; use a value between 0 and 1, e.g. 0.5"
+        )
+    return value
+
+
+def _parse_backend(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in BACKENDS:
+        raise JudgeConfigError(
+            f"unknown backend {raw!r}; valid backends: {', '.join(BACKENDS)}"
+        )
+    return value
+
+
+def _parse_model(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise JudgeConfigError(
+            "the model is empty; give a .gguf path, a packaged model name or hf:REPO/FILE.gguf"
+        )
+    return value
+
+
+def _int_parser(minimum: int, what: str) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise JudgeConfigError(f"{raw!r} is not an integer; {what}") from None
+        if value < minimum:
+            raise JudgeConfigError(f"{raw!r} is below {minimum}; {what}")
+        return value
+
+    return parse
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise JudgeConfigError(f"{raw!r} is not a number of seconds") from None
+    if not value > 0 or math.isinf(value):
+        raise JudgeConfigError(f"{raw!r} must be a positive, finite number of seconds")
+    return value
+
+
+def _optional_threads(raw: str) -> int | None:
+    if raw.strip().lower() in ("", "auto"):
+        return None
+    return _int_parser(1, "use a thread count of at least 1, or 'auto'")(raw)
+
+
+def _optional_path(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting, with its spellings on the command line, in ini files and in the environment."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--llmjudge-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "llmjudge_" + self.name
+
+    @property
+    def env(self) -> str:
+        return "LLMJUDGE_" + self.name.upper()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("backend", _parse_backend, "llamacpp",
+           f"judge backend: {', '.join(BACKENDS)} (default llamacpp)"),
+    Option("model", _parse_model, DEFAULT_MODEL,
+           "judge model: a .gguf path, a packaged model name (smollm2-135m, qwen2.5-coder-0.5b, "
+           f"qwen2.5-coder-1.5b) or hf:REPO/FILE.gguf (default {DEFAULT_MODEL})"),
+    Option("threshold", parse_threshold, "0.5",
+           "default pass threshold on the 0..1 judge score (default 0.5)"),
+    Option("n_gpu_layers", _int_parser(-1, "use -1 for all layers, 0 for CPU only"), "0",
+           "model layers to offload to the GPU; -1 offloads all (default 0, CPU)"),
+    Option("n_ctx", _int_parser(256, "use a context window of at least 256 tokens"), "4096",
+           "context window of the local model in tokens (default 4096)"),
+    Option("n_threads", _optional_threads, "auto",
+           "CPU threads for the local model (default auto)"),
+    Option("max_tokens", _int_parser(8, "allow the judge at least 8 reply tokens"), "160",
+           "most tokens the judge may write in one reply (default 160)"),
+    Option("retries", _int_parser(0, "use 0 or more retries"), "2",
+           "extra attempts when a judge reply fails the verdict schema (default 2)"),
+    Option("timeout", _positive_float, "120",
+           "seconds one judge call may take before it errors (default 120)"),
+    Option("seed", _int_parser(0, "use a seed of 0 or more"), "0",
+           "sampling seed for judge calls (default 0)"),
+    Option("report", _optional_path, "",
+           "write every verdict of the run as JSON to this path"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The judge configuration in effect for one session."""
+
+    backend: str = "llamacpp"
+    model: str = DEFAULT_MODEL
+    threshold: float = 0.5
+    n_gpu_layers: int = 0
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    max_tokens: int = 160
+    retries: int = 2
+    timeout: float = 120.0
+    seed: int = 0
+    report: str | None = None
+    # Where each value came from ("cli", "ini", "env", "default"), for the report header.
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmjudge", "LLM judge (pytest-llmjudge)")
+    for option in OPTIONS:
+        group.addoption(option.flag, dest=option.ini, default=None,
+                        help=f"{option.help}; ini {option.ini}, env {option.env}")
+        parser.addini(option.ini, help=option.help, default="")
+
+
+def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every option once. A bad value raises pytest.UsageError naming the valid ones."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        candidates = (
+            ("cli", config.getoption(option.ini), option.flag),
+            ("ini", config.getini(option.ini) or None, option.ini),
+            ("env", env.get(option.env) or None, option.env),
+            ("default", option.default, option.ini),
+        )
+        source, raw, spelled = next((c for c in candidates if c[1] is not None))
+        try:
+            values[option.name] = option.parse(str(raw))
+        except JudgeConfigError as err:
+            raise pytest.UsageError(f"pytest-llmjudge: {spelled}: {err}") from None
+        sources[option.name] = source
+    return Settings(**values, sources=sources)
