@@ -6,6 +6,7 @@ scoring rule. It knows nothing about pytest.
 
 from __future__ import annotations
 
+import json
 import time
 
 from .backends.base import Backend, Completion, CompletionRequest
@@ -52,9 +53,12 @@ class Judge:
     def evaluate(self, request: JudgeRequest) -> Verdict:
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-        tag = untrusted_tag(request.output)
-        messages = self.template.render(criterion=request.criterion, output=request.output,
-                                        tag=tag)
+        # The output is shown as a JSON string literal: newlines, quotes and anything that
+        # imitates the prompt's structure stay visibly inside one quoted value. Measured
+        # on the hand-written cases, this cut the pull of injected "answer YES" text.
+        shown = json.dumps(request.output, ensure_ascii=False)
+        messages = self.template.render(criterion=request.criterion, output=shown,
+                                        tag=untrusted_tag(request.output))
         started = time.perf_counter()
         attempts = 0
         completion: Completion | None = None
@@ -72,7 +76,7 @@ class Judge:
                     completion = self.backend.complete(CompletionRequest(
                         messages=messages,
                         reply=VERDICT_REPLY,
-                        untrusted=(request.output,),
+                        untrusted=(shown,),
                         temperature=0.0 if first else RETRY_TEMPERATURE,
                         seed=self.settings.seed + attempts - 1,
                         max_tokens=self.settings.max_tokens,

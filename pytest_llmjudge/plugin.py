@@ -66,11 +66,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
-    set_running((item.config.stash[session_key], item))
+    previous = set_running((item.config.stash[session_key], item))
     try:
         return (yield)
     finally:
-        set_running(None)
+        set_running(previous)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -73,9 +73,14 @@ session_key = pytest.StashKey[JudgeSession]()
 _running: tuple[JudgeSession, pytest.Item] | None = None
 
 
-def set_running(value: tuple[JudgeSession, pytest.Item] | None) -> None:
+def set_running(
+    value: tuple[JudgeSession, pytest.Item] | None,
+) -> tuple[JudgeSession, pytest.Item] | None:
+    """Point at the running test; returns the previous pointer so a nested pytest run
+    (pytester, in-process) can restore its caller's."""
     global _running
-    _running = value
+    previous, _running = _running, value
+    return previous
 
 
 def running() -> tuple[JudgeSession, pytest.Item]:

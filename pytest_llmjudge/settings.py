@@ -124,7 +124,7 @@ OPTIONS: tuple[Option, ...] = (
            "context window of the local model in tokens (default 4096)"),
     Option("n_threads", _optional_threads, "auto",
            "CPU threads for the local model (default auto)"),
-    Option("max_tokens", _int_parser(8, "allow the judge at least 8 reply tokens"), "160",
+    Option("max_tokens", _int_parser(1, "allow the judge at least 1 reply token"), "160",
            "most tokens the judge may write in one reply (default 160)"),
     Option("retries", _int_parser(0, "use 0 or more retries"), "2",
            "extra attempts when a judge reply fails the verdict schema (default 2)"),
@@ -176,7 +176,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> 
             ("env", env.get(option.env) or None, option.env),
             ("default", option.default, option.ini),
         )
-        source, raw, spelled = next((c for c in candidates if c[1] is not None))
+        source, raw, spelled = next(c for c in candidates if c[1] is not None)
         try:
             values[option.name] = option.parse(str(raw))
         except JudgeConfigError as err:

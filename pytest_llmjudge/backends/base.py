@@ -70,7 +70,9 @@ class CompletionRequest:
     # Texts inside the messages that are untrusted data (the output under test). A
     # backend that tokenizes itself must never read special tokens out of them.
     untrusted: tuple[str, ...] = ()
-    temperature: float = 0.0
+    temperature: float = 0.0  # for generated text fields
+    # For choice fields: 0 takes the most probable answer; above 0 draws one (seeded).
+    choice_temperature: float = 0.0
     seed: int = 0
     max_tokens: int = 160
     timeout: float = 120.0

@@ -130,7 +130,7 @@ class LlamaCppBackend:
                 self._eval(tokens, deadline)
                 probs = self._choice_probs(spec)
                 choice_probs[spec.name] = probs
-                answer = _pick(probs, request.temperature, rng)
+                answer = _pick(probs, request.choice_temperature, rng)
                 text += scaffold + answer + '"'
                 tokens += self._tokenize(answer + '"', special=False)
             else:
@@ -154,7 +154,8 @@ class LlamaCppBackend:
     def _token_text(self, token: int) -> str:
         if token < 0:
             return ""
-        return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+        raw: bytes = self._llm.detokenize([token], special=True)
+        return raw.decode("utf-8", errors="replace")
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
@@ -162,7 +163,7 @@ class LlamaCppBackend:
     def _prompt_tokens(self, messages: Sequence[Message], untrusted: Iterable[str]) -> list[int]:
         marks = {text: f"\ue000{i}\ue001" for i, text in enumerate(untrusted) if text}
         originals = {mark: text for text, mark in marks.items()}
-        chat = []
+        chat: list[Any] = []
         for message in messages:
             content = message.content
             for text, mark in marks.items():
@@ -227,9 +228,9 @@ class LlamaCppBackend:
     def _grammar(self, schema: Any) -> Any:
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
-            from llama_cpp import LlamaGrammar
+            from llama_cpp.llama_grammar import LlamaGrammar
 
-            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+            self._grammars[key] = LlamaGrammar.from_string(schema_grammar(schema), verbose=False)
         return self._grammars[key]
 
     def _generate(
@@ -259,6 +260,28 @@ class LlamaCppBackend:
             _check(deadline, "writing the reply")
         value = llm.detokenize(out).decode("utf-8", errors="replace")
         return value, out
+
+
+# JSON string characters: no raw control characters, escapes spelled out.
+_JSON_CHAR = r'char ::= [^"\\\x00-\x1F\x7F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
+
+
+def schema_grammar(schema: Any) -> str:
+    """GBNF for one JSON value of ``schema``.
+
+    Strings get a grammar of our own: llama-cpp-python's converter admits raw control
+    characters inside strings (invalid JSON) and spells maxLength out as hundreds of
+    nested groups. llama.cpp's own repetition operator ``{m,n}`` does both right.
+    Other schemas go through llama-cpp-python's converter.
+    """
+    if schema.get("type") == "string" and set(schema) <= {"type", "minLength", "maxLength"}:
+        low = int(schema.get("minLength", 0))
+        high = schema.get("maxLength")
+        count = f"{{{low},{int(high)}}}" if high is not None else f"{{{low},}}"
+        return f'root ::= "\\"" char{count} "\\""\n{_JSON_CHAR}\n'
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    return str(json_schema_to_gbnf(json.dumps(schema)))
 
 
 def _check(deadline: float, doing: str) -> None:

@@ -1,0 +1,46 @@
+"""A toy customer-support bot for the examples: deterministic, so every run judges the
+same replies. Swap ``SupportBot.answer`` for a call to your real LLM app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RETURN_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Intent:
+    keywords: tuple[str, ...]
+    reply: str
+
+
+# First match wins, so the specific intents come before the generic order question.
+INTENTS = (
+    Intent(("où", "commande", "bonjour"),
+           "Bonjour ! Merci pour votre message. Pourriez-vous m'indiquer votre numéro de "
+           "commande afin que je vérifie où en est votre colis ?"),
+    Intent(("late", "delayed", "still"),
+           "I'm really sorry your delivery is late; that's not the experience we want for you. "
+           "I've flagged it with our courier and you'll get an update by email."),
+    Intent(("return", "send back"),
+           f"You can return any unworn item within {RETURN_DAYS} days of delivery for a full "
+           "refund. Just print the free label from your account page and drop the parcel off."),
+    # Known bug, kept on purpose so an example fails: the shipping reply promises a date.
+    Intent(("ship", "deliver", "arrive"),
+           "Great news: your order will arrive tomorrow before noon, guaranteed."),
+    Intent(("where", "order", "parcel", "package"),
+           "Thanks for getting in touch! I'm happy to look into this for you. Could you send me "
+           "your order number so I can check where your parcel is?"),
+)
+
+# Known bug, kept on purpose so an example fails: the fallback is curt and offers no help.
+FALLBACK = "I don't understand. Try again."
+
+
+class SupportBot:
+    def answer(self, message: str) -> str:
+        text = message.lower()
+        for intent in INTENTS:
+            if any(word in text for word in intent.keywords):
+                return intent.reply
+        return FALLBACK

@@ -1,0 +1,51 @@
+"""Judged tests for the toy support bot. Run: pytest examples/
+
+Two of them fail on purpose, because the bot has two bugs (see support_bot.py):
+read their failure messages to see what a judged failure explains.
+"""
+
+from __future__ import annotations
+
+from support_bot import SupportBot
+
+from pytest_llmjudge import JudgeFixture, assert_judged
+
+
+def test_order_status_asks_for_the_order_number(bot: SupportBot) -> None:
+    reply = bot.answer("Where is my order?")
+    assert_judged(reply, "The reply is polite and asks for the order number")
+
+
+def test_returns_mention_the_30_day_window(bot: SupportBot) -> None:
+    reply = bot.answer("How do I return my shoes?")
+    assert_judged(reply, "The reply mentions the 30-day return window")
+
+
+def test_late_delivery_gets_an_apology(bot: SupportBot) -> None:
+    reply = bot.answer("My package is late again")
+    assert_judged(reply, "The reply apologises to the customer")
+
+
+def test_french_customer_gets_a_french_reply(bot: SupportBot) -> None:
+    reply = bot.answer("Bonjour, où est ma commande ?")
+    assert_judged(reply, "The reply is written in French")
+
+
+def test_judge_fixture_gives_the_verdict(bot: SupportBot, judge: JudgeFixture) -> None:
+    reply = bot.answer("Can I send back a gift?")
+    verdict = judge.evaluate(reply, "The reply explains how to return an item")
+    # The verdict is a value: check it, log it, or compare it with other runs.
+    assert verdict.passed, verdict.reasoning
+    assert verdict.score >= verdict.threshold
+
+
+def test_shipping_reply_makes_no_delivery_promise(bot: SupportBot) -> None:
+    """Fails on purpose: the bot guarantees next-day delivery."""
+    reply = bot.answer("When will my order ship?")
+    assert_judged(reply, "The reply does not promise a specific delivery date or time")
+
+
+def test_fallback_offers_help(bot: SupportBot) -> None:
+    """Fails on purpose: the fallback reply is curt and offers no way forward."""
+    reply = bot.answer("asdf qwerty")
+    assert_judged(reply, "The reply is polite and offers the customer a way to get help")

@@ -1,0 +1,25 @@
+"""The project's promises about itself: CI runs the README's test command, verbatim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _commands(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.startswith("python3.11 -m venv")]
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = _commands((ROOT / "README.md").read_text())
+    ci = _commands((ROOT / ".ci" / "run").read_text())
+    assert len(readme) == 2, "the README gives two commands: quick start and tests"
+    assert ci == [readme[1]]
+
+
+def test_quick_start_runs_the_examples_with_the_default_model() -> None:
+    quick_start = _commands((ROOT / "README.md").read_text())[0]
+    assert '".[quickstart]"' in quick_start and quick_start.endswith("pytest examples/")
+    ini = (ROOT / "examples" / "pytest.ini").read_text()
+    assert "llmjudge_model = qwen2.5-coder-1.5b" in ini
