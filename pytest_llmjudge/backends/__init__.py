@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 from ..settings import Settings
 from .base import Backend
+
+
+def auto_threads() -> int:
+    """CPU threads for a local model: the CPUs this process may use, shared among
+    pytest-xdist workers. (llama-cpp-python's own default is half the CPUs.)"""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    return max(1, cpus // max(1, workers))
 
 
 def create_backend(settings: Settings) -> Backend:
@@ -16,7 +29,7 @@ def create_backend(settings: Settings) -> Backend:
             resolve(settings.model),
             n_ctx=settings.n_ctx,
             n_gpu_layers=settings.n_gpu_layers,
-            n_threads=settings.n_threads,
+            n_threads=settings.n_threads or auto_threads(),
         )
     # Settings validation rejects unknown names first; this guards direct callers.
     raise ValueError(f"unknown backend {settings.backend!r}")

@@ -1,0 +1,45 @@
+"""Judging quality on cases whose verdict is clear, with a real judge model.
+
+The 135M model cannot judge, so this uses Qwen2.5-Coder-1.5B, the quick start's
+default. The bar: every clear case decided correctly at the default threshold of 0.5,
+and every passing case ranked above every failing one. Two cases address the judge
+from inside the output (one in plain words, one with chat-template tokens); they
+must not flip the verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from cases import CASES, Case
+
+from pytest_llmjudge.backends import create_backend
+from pytest_llmjudge.judge import Judge, make_request
+from pytest_llmjudge.settings import Settings
+from pytest_llmjudge.verdict import Verdict
+
+QUALITY_MODEL = "qwen2.5-coder-1.5b"
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> Iterator[dict[str, Verdict]]:
+    settings = Settings(model=QUALITY_MODEL)
+    judge = Judge(create_backend(settings), settings)
+    yield {c.name: judge.evaluate(make_request(c.output, c.criterion, None, 0.5))
+           for c in CASES}
+    judge.backend.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_clear_case_is_decided_correctly(case: Case, verdicts: dict[str, Verdict]) -> None:
+    verdict = verdicts[case.name]
+    assert verdict.passed == case.expected, (
+        f"{case.name}: P(YES)={verdict.score:.3f}, reason {verdict.reasoning!r}"
+    )
+
+
+def test_every_passing_case_outranks_every_failing_one(verdicts: dict[str, Verdict]) -> None:
+    lowest_yes = min(verdicts[c.name].score for c in CASES if c.expected)
+    highest_no = max(verdicts[c.name].score for c in CASES if not c.expected)
+    assert lowest_yes > highest_no
