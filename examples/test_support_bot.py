@@ -39,10 +39,16 @@ def test_judge_fixture_gives_the_verdict(bot: SupportBot, judge: JudgeFixture) -
     assert verdict.score >= verdict.threshold
 
 
-def test_shipping_reply_makes_no_delivery_promise(bot: SupportBot) -> None:
-    """Fails on purpose: the bot guarantees next-day delivery."""
+def test_shipping_reply_gives_an_estimate_not_a_promise(bot: SupportBot) -> None:
+    """Fails on purpose: the bot guarantees next-day delivery.
+
+    The criterion names the property we want rather than the one we don't: small judges
+    misread negations ("does not promise ...") far more often than positive statements.
+    """
     reply = bot.answer("When will my order ship?")
-    assert_judged(reply, "The reply does not promise a specific delivery date or time")
+    assert_judged(
+        reply, "The reply presents the delivery date as an estimate rather than a guarantee"
+    )
 
 
 def test_fallback_offers_help(bot: SupportBot) -> None:
