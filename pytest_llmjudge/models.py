@@ -179,7 +179,13 @@ def _packaged(model: PackagedModel) -> LocalModel:
         return LocalModel(model.name, found[0], model.sha256)
     target = cache_dir() / "models" / f"{model.name}.gguf"
     if not (target.is_file() and target.stat().st_size == model.size):
-        _join_parts(model, found, target)
+        try:
+            _join_parts(model, found, target)
+        except OSError as err:
+            raise ModelNotFoundError(
+                f"could not join {model.name!r} into {target} ({err}); set LLMJUDGE_CACHE_DIR "
+                f"to a writable directory with {model.size // 2**20} MiB free"
+            ) from None
     return LocalModel(model.name, target, model.sha256)
 
 

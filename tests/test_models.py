@@ -132,3 +132,15 @@ def test_file_hash_is_remembered_until_the_file_changes(
     assert resolve(str(path)).sha256 == "c" * 64  # served from the memo, file not re-read
     path.write_bytes(b"GGUF" + b"y" * 100)  # new content, new mtime: hashed again
     assert resolve(str(path)).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_unwritable_cache_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, _ = _fake_split_model(tmp_path / "site", monkeypatch, 2)
+    monkeypatch.setitem(PACKAGED, spec.name, spec)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("LLMJUDGE_CACHE_DIR", str(blocker / "cache"))
+    with pytest.raises(ModelNotFoundError, match="set LLMJUDGE_CACHE_DIR to a writable"):
+        resolve("fake-judge")
