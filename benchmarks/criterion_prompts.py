@@ -5,7 +5,8 @@ Sets: the project's own hand-written cases (tests/cases.py), HaluEval QA items
 consistent with the source?), phrased as criteria, read from ../shared/data.
 
     python benchmarks/criterion_prompts.py --model qwen2.5-coder-1.5b \
-        --prompt pytest_llmjudge/prompts/criterion.v1.txt other.txt --items 30
+        --prompt pytest_llmjudge/prompts/criterion.v1.txt other.txt --items 30 \
+        --sets cases halueval
 """
 
 from __future__ import annotations
@@ -61,17 +62,26 @@ def template(path: str) -> prompts.PromptTemplate:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--model", nargs="+", default=["qwen2.5-coder-1.5b"])
     parser.add_argument("--prompt", nargs="+", required=True)
     parser.add_argument("--items", type=int, default=30)
+    parser.add_argument("--sets", nargs="+", default=["cases", "halueval", "qags"])
     args = parser.parse_args()
-    settings = Settings(model=args.model, n_ctx=4096)
-    backend = create_backend(settings)
     data = items(args.items)
-    for path in args.prompt:
+    for model in args.model:
+        run(model, args.prompt, data, args.sets)
+
+
+def run(model: str, prompt_paths: list[str], data: dict[str, list[tuple[str, str, bool]]],
+        sets: list[str]) -> None:
+    settings = Settings(model=model, n_ctx=4096)
+    backend = create_backend(settings)
+    for path in prompt_paths:
         judge = Judge(backend, settings)
         judge.template = template(path)
         for name, rows in data.items():
+            if name not in sets:
+                continue
             pos: list[float] = []
             neg: list[float] = []
             correct = 0
@@ -81,7 +91,7 @@ def main() -> None:
                 (pos if expected else neg).append(verdict.score)
                 correct += verdict.passed == expected
             seconds = (time.perf_counter() - started) / len(rows)
-            print(f"{args.model} {Path(path).name:22s} {name:9s} n={len(rows):3d} "
+            print(f"{model} {Path(path).name:22s} {name:9s} n={len(rows):3d} "
                   f"AUROC {auroc(pos, neg):.3f} acc@0.5 {correct / len(rows):.3f} "
                   f"mean P(YES) pos {statistics.mean(pos):.2f} neg {statistics.mean(neg):.2f} "
                   f"{seconds:.2f}s/item", flush=True)

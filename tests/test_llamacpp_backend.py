@@ -116,3 +116,13 @@ def test_messages_are_plain_values() -> None:
     assert json.dumps([m.__dict__ for m in [Message("user", "hi")]]) == (
         '[{"role": "user", "content": "hi"}]'
     )
+
+
+def test_calls_from_several_threads_take_turns(backend: LlamaCppBackend) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    outputs = ["Thanks a lot!", "Go away.", "Happy to help with that."]
+    alone = [backend.complete(_request(o)) for o in outputs]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(lambda o: backend.complete(_request(o)), outputs))
+    assert together == alone

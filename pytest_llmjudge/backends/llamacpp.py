@@ -17,6 +17,7 @@ import json
 import math
 import random
 import re
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -91,6 +92,7 @@ class LlamaCppBackend:
             add_generation_prompt=True,
         )
         self._grammars: dict[str, Any] = {}
+        self._lock = threading.Lock()
         self.n_gpu_layers = n_gpu_layers
 
     # -- identity ---------------------------------------------------------------------
@@ -107,6 +109,12 @@ class LlamaCppBackend:
 
     # -- one judge call ---------------------------------------------------------------
     def complete(self, request: CompletionRequest) -> Completion:
+        # One llama.cpp context holds one sequence: calls from several threads of a
+        # test take turns instead of corrupting each other's KV cache.
+        with self._lock:
+            return self._complete(request)
+
+    def _complete(self, request: CompletionRequest) -> Completion:
         deadline = time.monotonic() + request.timeout
         tokens = self._prompt_tokens(request.messages, request.untrusted)
         prompt_tokens = len(tokens)
