@@ -181,6 +181,8 @@ class LlamaCppBackend:
         tokens: list[int] = []
         position = 0
         for match in _SENTINEL.finditer(rendered):
+            if match.group(0) not in originals:
+                continue  # a look-alike in trusted text: tokenized with its surroundings
             tokens += self._tokenize(rendered[position : match.start()], special=True)
             tokens += self._tokenize(originals[match.group(0)], special=False)
             position = match.end()
