@@ -37,3 +37,7 @@ class ContextOverflowError(JudgeError):
 
 class NoActiveSessionError(JudgeError):
     """An assertion helper was called outside a pytest run with the llmjudge plugin."""
+
+
+class BackendUnavailableError(JudgeError):
+    """A remote judge could not be reached or kept failing after retries."""

@@ -18,7 +18,7 @@ import pytest
 
 from .errors import JudgeConfigError
 
-BACKENDS = ("llamacpp",)
+BACKENDS = ("llamacpp", "litellm")
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
 
@@ -88,6 +88,16 @@ def _optional_path(raw: str) -> str | None:
     return raw.strip() or None
 
 
+def _api_bases(raw: str) -> tuple[str, ...]:
+    bases = tuple(b.strip().rstrip("/") for b in raw.split(",") if b.strip())
+    for base in bases:
+        if not base.startswith(("http://", "https://")):
+            raise JudgeConfigError(
+                f"api_base {base!r} is not an http(s) URL; write e.g. http://127.0.0.1:8080/v1"
+            )
+    return bases
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting, with its spellings on the command line, in ini files and in the environment."""
@@ -132,6 +142,11 @@ OPTIONS: tuple[Option, ...] = (
            "seconds one judge call may take before it errors (default 120)"),
     Option("seed", _int_parser(0, "use a seed of 0 or more"), "0",
            "sampling seed for judge calls (default 0)"),
+    Option("api_base", _api_bases, "",
+           "litellm backend: server URL(s), comma-separated to spread calls over several "
+           "servers, e.g. http://127.0.0.1:8080/v1"),
+    Option("api_retries", _int_parser(0, "use 0 or more retries"), "3",
+           "litellm backend: retries for rate limits, 5xx and connection errors (default 3)"),
     Option("report", _optional_path, "",
            "write every verdict of the run as JSON to this path"),
 )
@@ -151,6 +166,8 @@ class Settings:
     retries: int = 2
     timeout: float = 120.0
     seed: int = 0
+    api_base: tuple[str, ...] = ()
+    api_retries: int = 3
     report: str | None = None
     # Where each value came from ("cli", "ini", "env", "default"), for the report header.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)

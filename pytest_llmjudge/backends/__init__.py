@@ -31,5 +31,9 @@ def create_backend(settings: Settings) -> Backend:
             n_gpu_layers=settings.n_gpu_layers,
             n_threads=settings.n_threads or auto_threads(),
         )
+    if settings.backend == "litellm":
+        from .remote import LiteLLMBackend
+
+        return LiteLLMBackend(settings)
     # Settings validation rejects unknown names first; this guards direct callers.
     raise ValueError(f"unknown backend {settings.backend!r}")

@@ -1,0 +1,338 @@
+"""Remote judges through litellm: any provider, or any OpenAI-compatible server.
+
+litellm is imported only when this backend is created (it takes seconds). Retries
+are ours, with tenacity: rate limits, 5xx and connection errors are retried with
+exponential backoff and jitter inside one overall deadline (the call timeout), so a
+judged assertion never waits past ``llmjudge_timeout``; authentication errors and
+bad requests are not retried. Several ``api_base`` values spread calls over
+servers through litellm's Router.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import (
+    BackendUnavailableError,
+    JudgeConfigError,
+    JudgeError,
+    JudgeReplyError,
+    JudgeTimeoutError,
+)
+from ..settings import Settings
+from .base import ChoiceField, Completion, CompletionRequest, ReplySpec
+
+# Structured-output dialects, most precise first. OpenAI and most providers take
+# "json_schema"; llama.cpp's Python server takes "json_object" with a "schema".
+_FORMATS = ("json_schema", "json_object", "none")
+_PLACEHOLDER_KEY = "sk-no-key-needed"  # sent to self-hosted servers that ask for none
+
+
+class LiteLLMBackend:
+    def __init__(self, settings: Settings) -> None:
+        # litellm fetches a price list from the internet at import unless told not to;
+        # judges run offline, and its bundled copy is what we want.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        try:
+            import litellm
+        except ImportError as err:
+            raise JudgeConfigError(
+                f"the litellm backend needs litellm ({err}); pip install 'pytest-llmjudge[remote]'"
+            ) from None
+        self._litellm: Any = litellm  # loosely typed: its exports are re-exports
+        self._model = settings.model
+        self._bases = settings.api_base
+        self._retries = settings.api_retries
+        self._key = self._check_model_and_key()
+        self._format: str | None = None  # learnt on the first call
+        self._lock = threading.Lock()
+        self._router: Any = None
+        if len(self._bases) > 1:
+            self._router = self._litellm.Router(
+                model_list=[
+                    {"model_name": "judge",
+                     "litellm_params": {"model": self._model, "api_base": base,
+                                        "api_key": self._key}}
+                    for base in self._bases
+                ],
+                num_retries=0,  # retries are ours, with one deadline
+                routing_strategy="simple-shuffle",
+            )
+
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self._model
+
+    @property
+    def judge_id(self) -> str:
+        return f"litellm:{self._model}"
+
+    @property
+    def servers(self) -> str:
+        return ", ".join(self._bases) or "the provider's API"
+
+    def close(self) -> None:
+        return None
+
+    # -- checks before any call ---------------------------------------------------------
+    def _check_model_and_key(self) -> str | None:
+        litellm = self._litellm
+        try:
+            _, provider, _, _ = litellm.get_llm_provider(self._model)
+        except Exception:  # litellm raises its BadRequestError with a long help text
+            raise JudgeConfigError(
+                f"litellm does not know the provider in model {self._model!r}; write "
+                "PROVIDER/MODEL, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
+                "ollama/llama3, or openai/<name> with llmjudge_api_base for an "
+                "OpenAI-compatible server"
+            ) from None
+        if self._bases:
+            # A self-hosted server: use the provider's key if one is set, else a placeholder.
+            missing = litellm.validate_environment(self._model).get("missing_keys") or []
+            return _PLACEHOLDER_KEY if missing else None
+        missing = litellm.validate_environment(self._model).get("missing_keys") or []
+        if missing:
+            raise JudgeConfigError(
+                f"model {self._model!r} ({provider}) needs an API key: set "
+                f"{' and '.join(missing)} in the environment (never in pytest.ini), or point "
+                "llmjudge_api_base at a self-hosted OpenAI-compatible server"
+            )
+        return None
+
+    # -- one judge call ---------------------------------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        deadline = time.monotonic() + request.timeout
+        formats = (self._format,) if self._format else _FORMATS
+        last: Exception | None = None
+        for fmt in formats:
+            try:
+                response = self._call_with_retries(request, fmt, deadline)
+            except _FormatRejectedError as err:
+                last = err.cause
+                continue
+            with self._lock:
+                self._format = fmt
+            return _completion(response, request.reply)
+        raise BackendUnavailableError(
+            f"{self.servers} rejected every structured-output format "
+            f"({', '.join(formats)}); last error: {_describe(last, self._key)}"
+        )
+
+    def _call_with_retries(self, request: CompletionRequest, fmt: str, deadline: float) -> Any:
+        from tenacity import (
+            RetryError,
+            Retrying,
+            retry_if_exception,
+            stop_after_attempt,
+            stop_after_delay,
+            wait_random_exponential,
+        )
+
+        litellm = self._litellm
+        retryable = (litellm.RateLimitError, litellm.InternalServerError,
+                     litellm.ServiceUnavailableError, litellm.BadGatewayError,
+                     litellm.APIConnectionError)
+        remaining = max(0.001, deadline - time.monotonic())
+        retrying = Retrying(
+            stop=stop_after_attempt(1 + self._retries) | stop_after_delay(remaining),
+            wait=wait_random_exponential(multiplier=0.25, max=4.0),
+            retry=retry_if_exception(lambda e: isinstance(e, retryable)
+                                     and not _rejects_format(e)),
+            reraise=False,
+        )
+        attempts = 0
+        try:
+            for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise litellm.Timeout(message="deadline reached", model=self._model,
+                                              llm_provider="")
+                    try:
+                        return self._call(request, fmt, timeout=left)
+                    except (litellm.BadRequestError, litellm.InternalServerError) as err:
+                        if fmt != "none" and _rejects_format(err):
+                            raise _FormatRejectedError(err) from None
+                        raise
+        except RetryError as err:
+            cause = err.last_attempt.exception()
+            raise self._unavailable(cause, attempts) from None
+        except _FormatRejectedError:
+            raise
+        except litellm.Timeout as err:
+            raise self._timeout(err) from None
+        except (litellm.AuthenticationError, litellm.PermissionDeniedError) as err:
+            raise JudgeConfigError(
+                f"{self.servers} refused the credentials for {self._model!r}: "
+                f"{_describe(err, self._key)}; check the API key in the environment"
+            ) from None
+        except litellm.ContextWindowExceededError as err:
+            raise JudgeConfigError(
+                f"the judge prompt does not fit {self._model!r}'s context window: "
+                f"{_describe(err, self._key)}; shorten the output or use a longer-context model"
+            ) from None
+        except (litellm.BadRequestError, litellm.NotFoundError,
+                litellm.UnprocessableEntityError) as err:
+            raise JudgeConfigError(
+                f"{self.servers} rejected the request for {self._model!r} (not retried): "
+                f"{_describe(err, self._key)}"
+            ) from None
+        except retryable as err:
+            raise self._unavailable(err, attempts) from None
+        except litellm.APIError as err:
+            raise BackendUnavailableError(
+                f"{self.servers} sent a reply that is not a chat completion "
+                f"({_describe(err, self._key)}); check that llmjudge_api_base points at an "
+                "OpenAI-compatible /v1 endpoint"
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call(self, request: CompletionRequest, fmt: str, timeout: float) -> Any:
+        kwargs: dict[str, Any] = dict(
+            messages=[{"role": m.role, "content": m.content} for m in request.messages],
+            temperature=request.temperature,
+            seed=request.seed,
+            max_tokens=request.max_tokens,
+            timeout=timeout,
+            num_retries=0,
+            logprobs=True,
+            top_logprobs=20,
+        )
+        schema = request.reply.json_schema()
+        if fmt == "json_schema":
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "verdict", "schema": schema, "strict": True}}
+        elif fmt == "json_object":
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        if self._router is not None:
+            return self._router.completion(model="judge", **kwargs)
+        if self._bases:
+            kwargs["api_base"] = self._bases[0]
+        if self._key:
+            kwargs["api_key"] = self._key
+        return self._litellm.completion(model=self._model, **kwargs)
+
+    def _unavailable(self, cause: BaseException | None, attempts: int) -> JudgeError:
+        status = getattr(cause, "status_code", None)
+        what = f"last status {status}" if status else "no HTTP status (connection failed)"
+        if isinstance(cause, self._litellm.Timeout):
+            return self._timeout(cause)
+        return BackendUnavailableError(
+            f"judge server {self.servers} failed {attempts} attempt(s) ({what}): "
+            f"{_describe(cause, self._key)}; check that the server is up, or raise "
+            "llmjudge_api_retries / llmjudge_timeout"
+        )
+
+    def _timeout(self, cause: BaseException) -> JudgeTimeoutError:
+        return JudgeTimeoutError(
+            f"judge server {self.servers} did not answer within llmjudge_timeout "
+            f"({_describe(cause, self._key)}); raise llmjudge_timeout or check the server"
+        )
+
+
+class _FormatRejectedError(Exception):
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _rejects_format(err: BaseException) -> bool:
+    text = str(err).lower()
+    return "response_format" in text or "json_schema" in text
+
+
+def _describe(err: BaseException | None, secret: str | None) -> str:
+    """One line about an exception, with any key scrubbed and litellm's help banner cut."""
+    if err is None:
+        return "no error recorded"
+    text = " ".join(str(err).split())
+    for marker in ("Give Feedback", "LiteLLM.Info", "Provider List"):
+        text = text.split(marker)[0]
+    if secret and secret != _PLACEHOLDER_KEY:
+        text = text.replace(secret, "***")
+    return f"{type(err).__name__}: {text[:300]}"
+
+
+def _completion(response: Any, reply: ReplySpec) -> Completion:
+    try:
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        usage = getattr(response, "usage", None)
+    except (AttributeError, IndexError, TypeError) as err:
+        raise JudgeReplyError(f"the server's reply has no message content ({err})") from None
+    probs: dict[str, dict[str, float]] = {}
+    tokens = _logprob_tokens(getattr(choice, "logprobs", None))
+    if tokens:
+        for field in reply.fields:
+            if isinstance(field, ChoiceField):
+                found = _choice_probs(text, field, tokens)
+                if found:
+                    probs[field.name] = found
+    return Completion(
+        text=text,
+        choice_probs=probs,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+    )
+
+
+def _logprob_tokens(logprobs: Any) -> list[tuple[str, list[tuple[str, float]]]]:
+    content = getattr(logprobs, "content", None)
+    if content is None and isinstance(logprobs, Mapping):
+        content = logprobs.get("content")
+    out: list[tuple[str, list[tuple[str, float]]]] = []
+    for item in content or []:
+        token = getattr(item, "token", None)
+        tops = getattr(item, "top_logprobs", None) or []
+        if token is None:
+            return []
+        out.append((token, [(t.token, float(t.logprob)) for t in tops]))
+    return out
+
+
+def _choice_probs(text: str, field: ChoiceField,
+                  tokens: Sequence[tuple[str, list[tuple[str, float]]]]) -> dict[str, float]:
+    """P(choice) at the token where the field's value starts, from the top logprobs the
+    server returned; empty when that position or every choice is missing from them."""
+    try:
+        start = _value_start(text, field.name)
+    except ValueError:
+        return {}
+    position = 0
+    for token, tops in tokens:
+        if position + len(token) > start:
+            lead = text[position:start]  # part of the token before the value (a quote)
+            mass = dict.fromkeys(field.spellings, 0.0)
+            for alternative, logprob in tops:
+                if not alternative.startswith(lead):
+                    continue
+                piece = alternative[len(lead):].strip().lower()
+                if not piece:
+                    continue
+                owners = [c for c, spellings in field.spellings.items()
+                          if any(s.lower().startswith(piece) or piece.startswith(s.lower())
+                                 for s in spellings)]
+                if len(owners) == 1:
+                    mass[owners[0]] += math.exp(logprob)
+            total = sum(mass.values())
+            return {c: m / total for c, m in mass.items()} if total > 0 else {}
+        position += len(token)
+    return {}
+
+
+def _value_start(text: str, name: str) -> int:
+    """Index of the first character of the string value of ``name`` in a JSON text."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get(name), str):
+        raise ValueError(name)
+    key = text.index(json.dumps(name))
+    colon = text.index(":", key + len(json.dumps(name)))
+    return text.index('"', colon) + 1
