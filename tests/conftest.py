@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 # In-process pytester runs roll sys.modules back after each run, and numpy (under
-# llama_cpp) cannot be imported twice in one process: import them once, up front.
+# llama_cpp) cannot be imported twice in one process; litellm takes seconds to import.
+# Import them once, up front, for the whole test session.
 import llama_cpp.llama_chat_format
 import llama_cpp.llama_grammar  # noqa: F401
 import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-list download
+import litellm  # noqa: F401
+from servers import JudgeServer
 
 pytest_plugins = ["pytester"]
 
@@ -20,3 +28,18 @@ def judged(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest
         monkeypatch.delenv(f"LLMJUDGE_{name}", raising=False)
     pytester.makeini(f"[pytest]\nllmjudge_model = {MECHANICS_MODEL}\n")
     return pytester
+
+
+@pytest.fixture(scope="session")
+def judge_server() -> Iterator[JudgeServer]:
+    """llama-cpp-python's OpenAI-compatible server on 127.0.0.1, with the 135M model."""
+    server = JudgeServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def remote(judged: pytest.Pytester) -> pytest.Pytester:
+    """A pytester project configured for the litellm backend (the server comes per test)."""
+    judged.makeini("[pytest]\nllmjudge_backend = litellm\nllmjudge_model = openai/judge\n")
+    return judged

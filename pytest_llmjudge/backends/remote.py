@@ -46,6 +46,7 @@ class LiteLLMBackend:
                 f"the litellm backend needs litellm ({err}); pip install 'pytest-llmjudge[remote]'"
             ) from None
         self._litellm: Any = litellm  # loosely typed: its exports are re-exports
+        litellm.suppress_debug_info = True  # its help banner goes to stdout on every error
         self._model = settings.model
         self._bases = settings.api_base
         self._retries = settings.api_retries
@@ -164,7 +165,7 @@ class LiteLLMBackend:
                         raise
         except RetryError as err:
             cause = err.last_attempt.exception()
-            raise self._unavailable(cause, attempts) from None
+            raise self._unavailable(cause, attempts, deadline) from None
         except _FormatRejectedError:
             raise
         except litellm.Timeout as err:
@@ -186,7 +187,7 @@ class LiteLLMBackend:
                 f"{_describe(err, self._key)}"
             ) from None
         except retryable as err:
-            raise self._unavailable(err, attempts) from None
+            raise self._unavailable(err, attempts, deadline) from None
         except litellm.APIError as err:
             raise BackendUnavailableError(
                 f"{self.servers} sent a reply that is not a chat completion "
@@ -220,10 +221,15 @@ class LiteLLMBackend:
             kwargs["api_key"] = self._key
         return self._litellm.completion(model=self._model, **kwargs)
 
-    def _unavailable(self, cause: BaseException | None, attempts: int) -> JudgeError:
+    def _unavailable(self, cause: BaseException | None, attempts: int,
+                     deadline: float) -> JudgeError:
         status = getattr(cause, "status_code", None)
+        if _never_connected(cause):
+            status = None  # litellm reports a refused connection as a 500
         what = f"last status {status}" if status else "no HTTP status (connection failed)"
-        if isinstance(cause, self._litellm.Timeout):
+        # litellm reports a read timeout as a 500 "timed out": the clock is the judge.
+        if (isinstance(cause, self._litellm.Timeout) or "timed out" in str(cause)
+                or time.monotonic() >= deadline):
             return self._timeout(cause)
         return BackendUnavailableError(
             f"judge server {self.servers} failed {attempts} attempt(s) ({what}): "
@@ -231,7 +237,7 @@ class LiteLLMBackend:
             "llmjudge_api_retries / llmjudge_timeout"
         )
 
-    def _timeout(self, cause: BaseException) -> JudgeTimeoutError:
+    def _timeout(self, cause: BaseException | None) -> JudgeTimeoutError:
         return JudgeTimeoutError(
             f"judge server {self.servers} did not answer within llmjudge_timeout "
             f"({_describe(cause, self._key)}); raise llmjudge_timeout or check the server"
@@ -242,6 +248,12 @@ class _FormatRejectedError(Exception):
     def __init__(self, cause: Exception) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+
+def _never_connected(err: BaseException | None) -> bool:
+    text = str(err)
+    return any(sign in text for sign in ("Connection refused", "ConnectError",
+                                         "Name or service not known", "Connection error"))
 
 
 def _rejects_format(err: BaseException) -> bool:

@@ -1,0 +1,173 @@
+"""The litellm backend against a real OpenAI-compatible server (llama-cpp-python's)
+on 127.0.0.1, and against a fault-injecting proxy in front of it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from servers import FaultProxy, JudgeServer, free_port
+
+JUDGED = """
+    from pytest_llmjudge import assert_judged
+
+    def test_judged():
+        assert_judged("Thank you! Could you share your order number?", "The reply is polite",
+                      threshold={threshold})
+"""
+
+
+@pytest.fixture
+def proxies() -> Iterator[list[FaultProxy]]:
+    made: list[FaultProxy] = []
+    yield made
+    for proxy in made:
+        proxy.stop()
+
+
+def test_judges_through_a_real_server(remote: pytest.Pytester, judge_server: JudgeServer) -> None:
+    remote.makepyfile("""
+        from pytest_llmjudge import assert_judged
+
+        def test_passes(judge):
+            verdict = judge.evaluate("Thank you for asking!", "The reply is polite")
+            assert verdict.judge_id == "litellm:openai/judge"
+            assert 0.0 < verdict.score < 1.0, "P(YES) comes from the server's logprobs"
+            assert verdict.prompt_tokens > 50 and verdict.completion_tokens > 0
+
+        def test_fails():
+            assert_judged("Go away.", "The reply is polite", threshold=1.0)
+    """)
+    result = remote.runpytest(f"--llmjudge-api-base={judge_server.url}")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "llmjudge: backend litellm, model openai/judge*",
+        "*judged assertion failed: score 0.* < threshold 1.00",
+        "*judge: litellm:openai/judge, prompt criterion.v1@*",
+    ])
+
+
+def test_unknown_provider_is_an_error(remote: pytest.Pytester) -> None:
+    remote.makepyfile(JUDGED.format(threshold=0.5))
+    result = remote.runpytest("--llmjudge-model=nosuchprovider/some-model")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*JudgeConfigError: litellm does not know the provider in "
+                                 "model 'nosuchprovider/some-model'*"])
+
+
+def test_missing_api_key_names_the_variable(
+    remote: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    remote.makepyfile(JUDGED.format(threshold=0.5))
+    result = remote.runpytest("--llmjudge-model=openai/gpt-4o-mini")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*needs an API key: set OPENAI_API_KEY in the environment*"])
+
+
+def test_unreachable_server_is_an_error_naming_it(remote: pytest.Pytester) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    remote.makepyfile(JUDGED.format(threshold=0.5))
+    result = remote.runpytest(f"--llmjudge-api-base={dead}", "--llmjudge-api-retries=1")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*BackendUnavailableError: judge server {dead} failed 2 "
+                                 "attempt(s) (no HTTP status (connection failed))*"])
+
+
+def test_server_that_answers_html_is_an_error(
+    remote: pytest.Pytester, proxies: list[FaultProxy]
+) -> None:
+    proxies.append(FaultProxy(None, always="html"))
+    remote.makepyfile(JUDGED.format(threshold=0.5))
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*{proxies[0].url}*"])
+    assert "passed" not in result.stdout.lines[-1]
+
+
+def test_valid_json_of_the_wrong_shape_is_an_error(
+    remote: pytest.Pytester, proxies: list[FaultProxy]
+) -> None:
+    proxies.append(FaultProxy(None, always="shape"))
+    remote.makepyfile(JUDGED.format(threshold=0.5))
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}", "--llmjudge-retries=1")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*JudgeReplyError: judge reply does not fit the verdict "
+                                 "schema*'answer' is a required property*after 2 attempts*"])
+
+
+def test_retried_call_succeeds(
+    remote: pytest.Pytester, judge_server: JudgeServer, proxies: list[FaultProxy]
+) -> None:
+    proxies.append(FaultProxy(judge_server.url, script=["429", "500", "drop"]))
+    remote.makepyfile(JUDGED.format(threshold=0.0))
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}",
+                              "--llmjudge-api-retries=3")
+    result.assert_outcomes(passed=1)
+    # The first call negotiates the structured-output format; the faults hit it first.
+    assert proxies[0].requests[:4] == ["429", "500", "drop", "pass"]
+
+
+def test_retries_that_run_out_name_the_server_and_last_status(
+    remote: pytest.Pytester, judge_server: JudgeServer, proxies: list[FaultProxy]
+) -> None:
+    proxies.append(FaultProxy(judge_server.url, always="503"))
+    remote.makepyfile(JUDGED.format(threshold=0.0))
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}",
+                              "--llmjudge-api-retries=2")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*BackendUnavailableError: judge server {proxies[0].url} "
+                                 "failed 3 attempt(s) (last status 503)*"])
+    assert proxies[0].requests == ["503", "503", "503"]
+
+
+def test_stalled_server_hits_the_timeout(
+    remote: pytest.Pytester, judge_server: JudgeServer, proxies: list[FaultProxy]
+) -> None:
+    proxies.append(FaultProxy(judge_server.url, always="stall", stall_seconds=60))
+    remote.makepyfile(JUDGED.format(threshold=0.0))
+    started = time.monotonic()
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}", "--llmjudge-timeout=3")
+    elapsed = time.monotonic() - started
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*JudgeTimeoutError: judge server * did not answer within "
+                                 "llmjudge_timeout*"])
+    assert elapsed < 20, f"a 3 s timeout took {elapsed:.1f} s"
+
+
+def test_killed_server_errors_the_rest_and_the_session_finishes(
+    remote: pytest.Pytester,
+) -> None:
+    server = JudgeServer(alias="judge")
+    try:
+        remote.makepyfile(f"""
+            import os, signal
+            from pytest_llmjudge import assert_judged
+
+            def test_1_before():
+                assert_judged("Thanks!", "The reply is polite", threshold=0.0)
+
+            def test_2_kill():
+                os.kill({server.process.pid}, signal.SIGKILL)
+                os.waitpid({server.process.pid}, 0)
+
+            def test_3_after():
+                assert_judged("Thanks!", "The reply is polite", threshold=0.0)
+
+            def test_4_after():
+                assert_judged("Cheers!", "The reply is polite", threshold=0.0)
+        """)
+        report = remote.path / "report.json"
+        started = time.monotonic()
+        result = remote.runpytest(f"--llmjudge-api-base={server.url}",
+                                  "--llmjudge-api-retries=1", f"--llmjudge-report={report}")
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines(["*BackendUnavailableError: judge server http://127.0.0.1:*"])
+    tests = {t["nodeid"].split("::")[1]: t for t in json.loads(report.read_text())["tests"]}
+    assert tests["test_3_after"]["outcome"] == tests["test_4_after"]["outcome"] == "error"
+    assert elapsed < 60
