@@ -82,7 +82,7 @@ def _chat_completion(content: str) -> bytes:
 class FaultProxy:
     """Plays ``script`` (one fault per request), then forwards to ``upstream``.
 
-    Faults: "429", "500", "503" (that status, JSON error body); "stall" (hold the
+    Faults: "401", "429", "500", "503" (that status, JSON error body); "stall" (hold the
     request for ``stall_seconds`` without answering); "drop" (send half a reply and
     close the connection); "html" (200 with an HTML page); "shape" (a well-formed
     chat completion whose content is valid JSON of the wrong shape); "pass".
@@ -112,7 +112,13 @@ class FaultProxy:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fault = proxy._next_fault()
-                if fault in ("429", "500", "503"):
+                if fault == "401":
+                    # Like real providers, echo the key that was refused.
+                    key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    self._reply(401, json.dumps({"error": {
+                        "message": f"Incorrect API key provided: {key}",
+                        "type": "invalid_request_error"}}).encode())
+                elif fault in ("429", "500", "503"):
                     self._reply(int(fault), b'{"error": {"message": "injected ' +
                                 fault.encode() + b'", "type": "server_error"}}')
                 elif fault == "stall":

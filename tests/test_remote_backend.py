@@ -171,3 +171,37 @@ def test_killed_server_errors_the_rest_and_the_session_finishes(
     tests = {t["nodeid"].split("::")[1]: t for t in json.loads(report.read_text())["tests"]}
     assert tests["test_3_after"]["outcome"] == tests["test_4_after"]["outcome"] == "error"
     assert elapsed < 60
+
+
+def test_several_servers_share_the_calls(
+    remote: pytest.Pytester, judge_server: JudgeServer, proxies: list[FaultProxy]
+) -> None:
+    second = JudgeServer(alias="judge")
+    try:
+        proxies.extend([FaultProxy(judge_server.url), FaultProxy(second.url)])
+        remote.makepyfile(**{
+            f"test_spread{i}": JUDGED.format(threshold=0.0) for i in range(8)
+        })
+        bases = ",".join(p.url for p in proxies)
+        result = remote.runpytest(f"--llmjudge-api-base={bases}")
+    finally:
+        second.stop()
+    result.assert_outcomes(passed=8)
+    counts = [len(p.requests) for p in proxies]
+    assert sum(counts) >= 8 and min(counts) >= 1, counts
+
+
+def test_secrets_stay_out_of_errors_and_reports(
+    remote: pytest.Pytester, proxies: list[FaultProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-test-DO-NOT-LEAK-8c1f"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    proxies.append(FaultProxy(None, always="401"))
+    remote.makepyfile(JUDGED.format(threshold=0.5))
+    report = remote.path / "report.json"
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}",
+                              f"--llmjudge-report={report}", "-rA")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*refused the credentials*Incorrect API key provided: [*][*][*]*"])
+    assert secret not in result.stdout.str() + result.stderr.str()
+    assert secret not in report.read_text()

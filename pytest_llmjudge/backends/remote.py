@@ -268,9 +268,20 @@ def _describe(err: BaseException | None, secret: str | None) -> str:
     text = " ".join(str(err).split())
     for marker in ("Give Feedback", "LiteLLM.Info", "Provider List"):
         text = text.split(marker)[0]
-    if secret and secret != _PLACEHOLDER_KEY:
-        text = text.replace(secret, "***")
+    for value in _secret_values(secret):
+        text = text.replace(value, "***")
     return f"{type(err).__name__}: {text[:300]}"
+
+
+def _secret_values(explicit: str | None) -> list[str]:
+    """Every credential this process holds: providers echo refused keys in their errors,
+    and those errors reach test output and reports."""
+    names = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+    values = [v for k, v in os.environ.items()
+              if any(n in k.upper() for n in names) and len(v) >= 8]
+    if explicit and explicit != _PLACEHOLDER_KEY:
+        values.append(explicit)
+    return sorted(set(values), key=len, reverse=True)
 
 
 def _completion(response: Any, reply: ReplySpec) -> Completion:
