@@ -104,6 +104,7 @@ class Judge:
             completion_tokens=completion.completion_tokens,
             latency_s=time.perf_counter() - started,
             attempts=attempts,
+            cost_usd=completion.cost_usd,
         )
 
 

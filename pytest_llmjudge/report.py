@@ -66,8 +66,10 @@ class SessionRecord:
         seconds = sum(v["latency_s"] for v in verdicts)
         tokens = sum(v["prompt_tokens"] + v["completion_tokens"] for v in verdicts)
         judges = sorted({v["judge_id"] for v in verdicts})
+        costs = [v["cost_usd"] for v in verdicts if v.get("cost_usd") is not None]
+        cost = f", ${sum(costs):.4f}" if costs else ""
         yield (f"{len(verdicts)} judged: {passed} passed, {len(verdicts) - passed} failed; "
-               f"{len(errors)} judge error(s); {seconds:.1f}s judging, {tokens} tokens")
+               f"{len(errors)} judge error(s); {seconds:.1f}s judging, {tokens} tokens{cost}")
         if judges:
             yield f"judge: {', '.join(judges)}"
         if verbose:

@@ -42,6 +42,7 @@ class Verdict:
     completion_tokens: int
     latency_s: float
     attempts: int = 1
+    cost_usd: float | None = None
     strategy: str = "single"
     cached: bool = False
 

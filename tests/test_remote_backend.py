@@ -205,3 +205,22 @@ def test_secrets_stay_out_of_errors_and_reports(
     result.stdout.fnmatch_lines(["*refused the credentials*Incorrect API key provided: [*][*][*]*"])
     assert secret not in result.stdout.str() + result.stderr.str()
     assert secret not in report.read_text()
+
+
+def test_cost_is_recorded_where_the_price_is_known(judge_server: JudgeServer) -> None:
+    import litellm
+
+    from pytest_llmjudge.backends.remote import LiteLLMBackend
+    from pytest_llmjudge.settings import Settings
+
+    priced = LiteLLMBackend(Settings(backend="litellm", model="openai/gpt-4o-mini",
+                                     api_base=(judge_server.url,)))
+    response = litellm.ModelResponse(
+        model="gpt-4o-mini",
+        usage=litellm.Usage(prompt_tokens=1000, completion_tokens=100, total_tokens=1100),
+    )
+    cost = priced._cost(response)
+    assert cost is not None and 0 < cost < 0.01
+    unpriced = LiteLLMBackend(Settings(backend="litellm", model="openai/judge",
+                                       api_base=(judge_server.url,)))
+    assert unpriced._cost(response.model_copy(update={"model": "judge"})) is None

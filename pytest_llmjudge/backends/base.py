@@ -85,6 +85,7 @@ class Completion:
     choice_probs: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: float | None = None  # where the provider's price is known
 
 
 @runtime_checkable

@@ -120,7 +120,7 @@ class LiteLLMBackend:
                 continue
             with self._lock:
                 self._format = fmt
-            return _completion(response, request.reply)
+            return _completion(response, request.reply, self._cost(response))
         raise BackendUnavailableError(
             f"{self.servers} rejected every structured-output format "
             f"({', '.join(formats)}); last error: {_describe(last, self._key)}"
@@ -221,6 +221,12 @@ class LiteLLMBackend:
             kwargs["api_key"] = self._key
         return self._litellm.completion(model=self._model, **kwargs)
 
+    def _cost(self, response: Any) -> float | None:
+        try:
+            return float(self._litellm.completion_cost(completion_response=response))
+        except Exception:  # no price for this model (self-hosted servers): cost unknown
+            return None
+
     def _unavailable(self, cause: BaseException | None, attempts: int,
                      deadline: float) -> JudgeError:
         status = getattr(cause, "status_code", None)
@@ -284,7 +290,7 @@ def _secret_values(explicit: str | None) -> list[str]:
     return sorted(set(values), key=len, reverse=True)
 
 
-def _completion(response: Any, reply: ReplySpec) -> Completion:
+def _completion(response: Any, reply: ReplySpec, cost: float | None) -> Completion:
     try:
         choice = response.choices[0]
         text = choice.message.content or ""
@@ -304,6 +310,7 @@ def _completion(response: Any, reply: ReplySpec) -> Completion:
         choice_probs=probs,
         prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost_usd=cost,
     )
 
 
