@@ -52,6 +52,10 @@ class LiteLLMBackend:
         self._retries = settings.api_retries
         self._key = self._check_model_and_key()
         self._format: str | None = None  # learnt on the first call
+        # Set when a call ran out of retries without ever reaching a server: later calls
+        # try once instead of sleeping through backoff again, so a dead server errors the
+        # rest of the session quickly. Cleared by the next success.
+        self._unreachable = False
         self._lock = threading.Lock()
         self._router: Any = None
         if len(self._bases) > 1:
@@ -141,8 +145,9 @@ class LiteLLMBackend:
                      litellm.ServiceUnavailableError, litellm.BadGatewayError,
                      litellm.APIConnectionError)
         remaining = max(0.001, deadline - time.monotonic())
+        tries = 1 if self._unreachable else 1 + self._retries
         retrying = Retrying(
-            stop=stop_after_attempt(1 + self._retries) | stop_after_delay(remaining),
+            stop=stop_after_attempt(tries) | stop_after_delay(remaining),
             wait=wait_random_exponential(multiplier=0.25, max=4.0),
             retry=retry_if_exception(lambda e: isinstance(e, retryable)
                                      and not _rejects_format(e)),
@@ -158,7 +163,9 @@ class LiteLLMBackend:
                         raise litellm.Timeout(message="deadline reached", model=self._model,
                                               llm_provider="")
                     try:
-                        return self._call(request, fmt, timeout=left)
+                        response = self._call(request, fmt, timeout=left)
+                        self._unreachable = False
+                        return response
                     except (litellm.BadRequestError, litellm.InternalServerError) as err:
                         if fmt != "none" and _rejects_format(err):
                             raise _FormatRejectedError(err) from None
@@ -203,7 +210,8 @@ class LiteLLMBackend:
             seed=request.seed,
             max_tokens=request.max_tokens,
             timeout=timeout,
-            num_retries=0,
+            num_retries=0,  # litellm's retries: ours replace them
+            max_retries=0,  # the OpenAI SDK's own retries, likewise
             logprobs=True,
             top_logprobs=20,
         )
@@ -230,15 +238,19 @@ class LiteLLMBackend:
     def _unavailable(self, cause: BaseException | None, attempts: int,
                      deadline: float) -> JudgeError:
         status = getattr(cause, "status_code", None)
+        down = ""
         if _never_connected(cause):
             status = None  # litellm reports a refused connection as a 500
+            down = " (retries skipped: it was unreachable on the previous call)" \
+                if self._unreachable else ""
+            self._unreachable = True
         what = f"last status {status}" if status else "no HTTP status (connection failed)"
         # litellm reports a read timeout as a 500 "timed out": the clock is the judge.
         if (isinstance(cause, self._litellm.Timeout) or "timed out" in str(cause)
                 or time.monotonic() >= deadline):
             return self._timeout(cause)
         return BackendUnavailableError(
-            f"judge server {self.servers} failed {attempts} attempt(s) ({what}): "
+            f"judge server {self.servers} failed {attempts} attempt(s){down} ({what}): "
             f"{_describe(cause, self._key)}; check that the server is up, or raise "
             "llmjudge_api_retries / llmjudge_timeout"
         )
