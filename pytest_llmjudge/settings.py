@@ -88,6 +88,15 @@ def _optional_path(raw: str) -> str | None:
     return raw.strip() or None
 
 
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise JudgeConfigError(f"{raw!r} is not a boolean; use true or false")
+
+
 def _api_bases(raw: str) -> tuple[str, ...]:
     bases = tuple(b.strip().rstrip("/") for b in raw.split(",") if b.strip())
     for base in bases:
@@ -147,6 +156,9 @@ OPTIONS: tuple[Option, ...] = (
            "servers, e.g. http://127.0.0.1:8080/v1"),
     Option("api_retries", _int_parser(0, "use 0 or more retries"), "3",
            "litellm backend: retries for rate limits, 5xx and connection errors (default 3)"),
+    Option("api_logprobs", _boolean, "true",
+           "litellm backend: ask for logprobs to score P(YES); off scores the hard answer "
+           "(default true)"),
     Option("report", _optional_path, "",
            "write every verdict of the run as JSON to this path"),
 )
@@ -168,6 +180,7 @@ class Settings:
     seed: int = 0
     api_base: tuple[str, ...] = ()
     api_retries: int = 3
+    api_logprobs: bool = True
     report: str | None = None
     # Where each value came from ("cli", "ini", "env", "default"), for the report header.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)

@@ -224,3 +224,17 @@ def test_cost_is_recorded_where_the_price_is_known(judge_server: JudgeServer) ->
     unpriced = LiteLLMBackend(Settings(backend="litellm", model="openai/judge",
                                        api_base=(judge_server.url,)))
     assert unpriced._cost(response.model_copy(update={"model": "judge"})) is None
+
+
+def test_without_logprobs_the_score_is_the_hard_answer(
+    remote: pytest.Pytester, judge_server: JudgeServer
+) -> None:
+    remote.makepyfile("""
+        def test_hard(judge):
+            verdict = judge.evaluate("Thank you for asking!", "The reply is polite")
+            assert verdict.score in (0.0, 1.0)
+            assert verdict.score == (1.0 if verdict.answer == "YES" else 0.0)
+    """)
+    result = remote.runpytest(f"--llmjudge-api-base={judge_server.url}",
+                              "--llmjudge-api-logprobs=false")
+    result.assert_outcomes(passed=1)

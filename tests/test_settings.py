@@ -59,6 +59,8 @@ def test_precedence_cli_ini_env_default(
         (["--llmjudge-n-gpu-layers=all"], "*--llmjudge-n-gpu-layers*not an integer*-1 for all*"),
         (["--llmjudge-timeout=0"], "*--llmjudge-timeout*positive*"),
         (["--llmjudge-retries=-1"], "*--llmjudge-retries*below 0*"),
+        (["--llmjudge-api-logprobs=maybe"], "*--llmjudge-api-logprobs*not a boolean*"),
+        (["--llmjudge-api-base=localhost:8080"], "*--llmjudge-api-base*not an http(s) URL*"),
     ],
 )
 def test_bad_values_are_usage_errors(

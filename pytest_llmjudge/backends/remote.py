@@ -50,6 +50,7 @@ class LiteLLMBackend:
         self._model = settings.model
         self._bases = settings.api_base
         self._retries = settings.api_retries
+        self._logprobs = settings.api_logprobs
         self._key = self._check_model_and_key()
         self._format: str | None = None  # learnt on the first call
         # Set when a call ran out of retries without ever reaching a server: later calls
@@ -212,10 +213,10 @@ class LiteLLMBackend:
             timeout=timeout,
             num_retries=0,  # litellm's retries: ours replace them
             max_retries=0,  # the OpenAI SDK's own retries, likewise
-            logprobs=True,
-            top_logprobs=20,
         )
-        schema = request.reply.json_schema()
+        if self._logprobs:
+            kwargs.update(logprobs=True, top_logprobs=20)
+        schema = _wire_schema(request.reply.json_schema())
         if fmt == "json_schema":
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": "verdict", "schema": schema, "strict": True}}
@@ -266,6 +267,17 @@ class _FormatRejectedError(Exception):
     def __init__(self, cause: Exception) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+
+def _wire_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema as sent: without string length bounds, which OpenAI's strict mode
+    rejects and llama-cpp-python's server spells out as a huge grammar. The reply is
+    still validated against the full schema on our side."""
+    properties = {
+        name: {k: v for k, v in spec.items() if k not in ("minLength", "maxLength")}
+        for name, spec in schema["properties"].items()
+    }
+    return {**schema, "properties": properties}
 
 
 def _never_connected(err: BaseException | None) -> bool:
