@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .assertion import JudgeAssertionError, JudgeFixture, assert_judged
+from .assertion import JudgeAssertionError, JudgeFixture, assert_judged, assert_judged_async
 from .errors import (
+    BackendUnavailableError,
     ContextOverflowError,
     JudgeConfigError,
     JudgeError,
@@ -15,6 +16,7 @@ from .errors import (
 from .verdict import JudgeRequest, Verdict
 
 __all__ = [
+    "BackendUnavailableError",
     "ContextOverflowError",
     "JudgeAssertionError",
     "JudgeConfigError",
@@ -27,4 +29,5 @@ __all__ = [
     "ModelNotFoundError",
     "Verdict",
     "assert_judged",
+    "assert_judged_async",
 ]

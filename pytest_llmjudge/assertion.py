@@ -71,6 +71,21 @@ def assert_judged(output: object, criterion: str, *, threshold: float | None = N
     return _judge_and_assert(session, item, output, criterion, threshold)
 
 
+async def assert_judged_async(output: object, criterion: str, *,
+                              threshold: float | None = None) -> Verdict:
+    """``assert_judged`` for async tests: the judge call runs in a worker thread, so the
+    test's event loop keeps running and no second loop is started."""
+    __tracebackhide__ = True
+    import asyncio
+
+    try:
+        session, item = running()
+    except JudgeError as err:
+        raise err.with_traceback(None) from None
+    return await asyncio.to_thread(_judge_and_assert, session, item, output, criterion,
+                                   threshold)
+
+
 class JudgeFixture:
     """The ``judge`` fixture: the same judge, with the verdict in your hands."""
 
@@ -92,6 +107,13 @@ class JudgeFixture:
             return self._session.evaluate(self._item, request)
         except JudgeError as err:
             raise err.with_traceback(None) from None
+
+    async def aevaluate(self, output: object, criteria: str, *,
+                        threshold: float | None = None) -> Verdict:
+        """``evaluate`` for async tests, off the event loop."""
+        import asyncio
+
+        return await asyncio.to_thread(self.evaluate, output, criteria, threshold=threshold)
 
     def assert_judged(self, output: object, criteria: str, *,
                       threshold: float | None = None) -> Verdict:
