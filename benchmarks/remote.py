@@ -41,12 +41,12 @@ def test_{i}():
 """
 
 
-def per_assertion(model: str, rounds: int) -> None:
+def per_assertion(model: str, rounds: int, logprobs: bool) -> None:
     server = JudgeServer(model=model, alias="judge", threads=2)
     try:
         local_settings = Settings(model=model)
         remote_settings = Settings(backend="litellm", model="openai/judge",
-                                   api_base=(server.url,))
+                                   api_base=(server.url,), api_logprobs=logprobs)
         local = Judge(create_backend(local_settings), local_settings)
         remote = Judge(create_backend(remote_settings), remote_settings)
         remote.evaluate(make_request("warm up", "The text is short", None, 0.5))
@@ -61,7 +61,9 @@ def per_assertion(model: str, rounds: int) -> None:
     finally:
         server.stop()
     lo, re_ = statistics.median(times["local"]), statistics.median(times["remote"])
-    print(f"[1] {model}: in-process median {lo:.2f}s, through the server median {re_:.2f}s, "
+    mode = "on" if logprobs else "off"
+    print(f"[1] {model} (server logprobs {mode}): in-process median {lo:.2f}s, "
+          f"through the server median {re_:.2f}s, "
           f"server/in-process {re_ / lo:.2f}x ({len(times['local'])} calls each)", flush=True)
 
 
@@ -81,19 +83,22 @@ def _pytest(root: Path, *args: str) -> tuple[float, str]:
     return time.perf_counter() - started, done.stdout.strip().splitlines()[-1]
 
 
-def throughput(model: str, count: int) -> None:
+def throughput(model: str, count: int, logprobs: bool) -> None:
     servers = [JudgeServer(model=model, alias="judge", threads=1) for _ in range(2)]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             _project(root, count)
-            one, one_line = _pytest(root, "-n", "2", f"--llmjudge-api-base={servers[0].url}")
+            flag = f"--llmjudge-api-logprobs={'true' if logprobs else 'false'}"
+            one, one_line = _pytest(root, "-n", "2", flag,
+                                    f"--llmjudge-api-base={servers[0].url}")
             both = ",".join(s.url for s in servers)
-            two, two_line = _pytest(root, "-n", "2", f"--llmjudge-api-base={both}")
+            two, two_line = _pytest(root, "-n", "2", flag, f"--llmjudge-api-base={both}")
     finally:
         for server in servers:
             server.stop()
-    print(f"[2] {model}, {count} judged tests, xdist -n 2: one server {one:.1f}s "
+    print(f"[2] {model} (logprobs {'on' if logprobs else 'off'}), {count} judged tests, "
+          f"xdist -n 2: one server {one:.1f}s "
           f"({count / one:.2f} tests/s, {one_line}); two servers via Router {two:.1f}s "
           f"({count / two:.2f} tests/s, {two_line}); speed-up {one / two:.2f}x", flush=True)
 
@@ -124,11 +129,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--parts", nargs="+", default=["1", "2", "3"])
+    parser.add_argument("--no-logprobs", action="store_true",
+                        help="score the hard answer (slow logprobs in llama-cpp-python's server)")
     args = parser.parse_args()
     if "1" in args.parts:
-        per_assertion(args.model, args.rounds)
+        per_assertion(args.model, args.rounds, not args.no_logprobs)
     if "2" in args.parts:
-        throughput(args.model, args.count)
+        throughput(args.model, args.count, not args.no_logprobs)
     if "3" in args.parts:
         killed_server(args.model)
 
