@@ -19,6 +19,8 @@ from servers import JudgeServer
 pytest_plugins = ["pytester"]
 
 MECHANICS_MODEL = "smollm2-135m"
+# pytest-asyncio (a test dependency) warns in every run that leaves this unset.
+ASYNCIO_INI = "asyncio_default_fixture_loop_scope = function\n"
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def judged(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest
     """A pytester project whose judge is the real 135M model, with no LLMJUDGE_* leaking in."""
     for name in ("BACKEND", "MODEL", "THRESHOLD", "REPORT", "TIMEOUT", "MAX_TOKENS"):
         monkeypatch.delenv(f"LLMJUDGE_{name}", raising=False)
-    pytester.makeini(f"[pytest]\nllmjudge_model = {MECHANICS_MODEL}\n")
+    pytester.makeini(f"[pytest]\nllmjudge_model = {MECHANICS_MODEL}\n{ASYNCIO_INI}")
     return pytester
 
 
@@ -41,5 +43,6 @@ def judge_server() -> Iterator[JudgeServer]:
 @pytest.fixture
 def remote(judged: pytest.Pytester) -> pytest.Pytester:
     """A pytester project configured for the litellm backend (the server comes per test)."""
-    judged.makeini("[pytest]\nllmjudge_backend = litellm\nllmjudge_model = openai/judge\n")
+    judged.makeini("[pytest]\nllmjudge_backend = litellm\nllmjudge_model = openai/judge\n"
+                   + ASYNCIO_INI)
     return judged
