@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 
 import pytest
 
@@ -105,6 +106,18 @@ class JudgeFixture:
         try:
             request = make_request(output, criteria, threshold, self._session.settings.threshold)
             return self._session.evaluate(self._item, request)
+        except JudgeError as err:
+            raise err.with_traceback(None) from None
+
+    def evaluate_many(self, cases: Iterable[tuple[object, str]], *,
+                      threshold: float | None = None) -> list[Verdict]:
+        """Judge several (output, criteria) pairs at once, concurrently up to
+        ``llmjudge_concurrency``; returns the verdicts in order, asserting nothing."""
+        __tracebackhide__ = True
+        try:
+            requests = [make_request(o, c, threshold, self._session.settings.threshold)
+                        for o, c in cases]
+            return self._session.evaluate_many(self._item, requests)
         except JudgeError as err:
             raise err.with_traceback(None) from None
 

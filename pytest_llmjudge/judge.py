@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 
 from .backends.base import Backend, Completion, CompletionRequest
 from .errors import JudgeConfigError, JudgeReplyError
@@ -106,6 +107,20 @@ class Judge:
             attempts=attempts,
             cost_usd=completion.cost_usd,
         )
+
+
+def evaluate_many(judge: Judge, requests: Sequence[JudgeRequest]) -> list[Verdict]:
+    """Judge independent requests concurrently, up to ``llmjudge_concurrency`` at a time,
+    in order. A remote backend serves them in parallel; a local model takes them in turn.
+    The first judge error is raised once all calls have ended."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(requests) <= 1 or judge.settings.concurrency == 1:
+        return [judge.evaluate(r) for r in requests]
+    workers = min(judge.settings.concurrency, len(requests))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmjudge") as pool:
+        futures = [pool.submit(judge.evaluate, r) for r in requests]
+    return [f.result() for f in futures]
 
 
 def _score(reply: JudgeReply, completion: Completion) -> float:

@@ -62,6 +62,16 @@ class JudgeSession:
             item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
         return verdict
 
+    def evaluate_many(self, item: pytest.Item | None,
+                      requests: list[JudgeRequest]) -> list[Verdict]:
+        from .judge import evaluate_many
+
+        verdicts = evaluate_many(self.judge, requests)
+        if item is not None:
+            for verdict in verdicts:
+                item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
+        return verdicts
+
     def close(self) -> None:
         if self._judge is not None:
             self._judge.backend.close()

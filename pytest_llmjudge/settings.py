@@ -159,6 +159,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("api_logprobs", _boolean, "true",
            "litellm backend: ask for logprobs to score P(YES); off scores the hard answer "
            "(default true)"),
+    Option("concurrency", _int_parser(1, "allow at least 1 call at a time"), "4",
+           "independent judge calls of one assertion or batch run at once, up to this "
+           "many (default 4; a local model takes them in turn)"),
     Option("report", _optional_path, "",
            "write every verdict of the run as JSON to this path"),
 )
@@ -181,6 +184,7 @@ class Settings:
     api_base: tuple[str, ...] = ()
     api_retries: int = 3
     api_logprobs: bool = True
+    concurrency: int = 4
     report: str | None = None
     # Where each value came from ("cli", "ini", "env", "default"), for the report header.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)

@@ -96,6 +96,8 @@ class FaultProxy:
         self.always = always
         self.stall_seconds = stall_seconds
         self.requests: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._release = threading.Event()
         proxy = self
@@ -110,6 +112,16 @@ class FaultProxy:
                 self._forward(b"")
 
             def do_POST(self) -> None:
+                with proxy._lock:
+                    proxy.in_flight += 1
+                    proxy.max_in_flight = max(proxy.max_in_flight, proxy.in_flight)
+                try:
+                    self._post()
+                finally:
+                    with proxy._lock:
+                        proxy.in_flight -= 1
+
+            def _post(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fault = proxy._next_fault()
                 if fault == "401":

@@ -238,3 +238,27 @@ def test_without_logprobs_the_score_is_the_hard_answer(
     result = remote.runpytest(f"--llmjudge-api-base={judge_server.url}",
                               "--llmjudge-api-logprobs=false")
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(("concurrency", "expected_max"), [(1, 1), (4, 4)])
+def test_independent_calls_run_concurrently_up_to_the_limit(
+    remote: pytest.Pytester, judge_server: JudgeServer, proxies: list[FaultProxy],
+    concurrency: int, expected_max: int,
+) -> None:
+    proxies.append(FaultProxy(judge_server.url))
+    remote.makepyfile("""
+        def test_batch(judge):
+            judge.evaluate("Warm-up.", "The text is short")  # learns the reply format
+            verdicts = judge.evaluate_many(
+                [(f"Reply number {i}: thanks for asking!", "The reply is polite")
+                 for i in range(8)])
+            assert len(verdicts) == 8 and all(v.judge_id == verdicts[0].judge_id
+                                               for v in verdicts)
+            assert [v.output for v in verdicts][:2] == [
+                "Reply number 0: thanks for asking!", "Reply number 1: thanks for asking!"]
+    """)
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}",
+                              f"--llmjudge-concurrency={concurrency}",
+                              "--llmjudge-api-logprobs=false")
+    result.assert_outcomes(passed=1)
+    assert proxies[0].max_in_flight == expected_max
