@@ -154,6 +154,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("api_base", _api_bases, "",
            "litellm backend: server URL(s), comma-separated to spread calls over several "
            "servers, e.g. http://127.0.0.1:8080/v1"),
+    Option("router_config", _optional_path, "",
+           "litellm backend: a JSON or YAML file with a litellm Router model_list; "
+           "llmjudge_model names the model_name to route to"),
     Option("api_retries", _int_parser(0, "use 0 or more retries"), "3",
            "litellm backend: retries for rate limits, 5xx and connection errors (default 3)"),
     Option("api_logprobs", _boolean, "true",
@@ -182,6 +185,7 @@ class Settings:
     timeout: float = 120.0
     seed: int = 0
     api_base: tuple[str, ...] = ()
+    router_config: str | None = None
     api_retries: int = 3
     api_logprobs: bool = True
     concurrency: int = 4

@@ -262,3 +262,38 @@ def test_independent_calls_run_concurrently_up_to_the_limit(
                               "--llmjudge-api-logprobs=false")
     result.assert_outcomes(passed=1)
     assert proxies[0].max_in_flight == expected_max
+
+
+def test_router_config_file_spreads_calls(
+    remote: pytest.Pytester, judge_server: JudgeServer, proxies: list[FaultProxy]
+) -> None:
+    proxies.extend([FaultProxy(judge_server.url), FaultProxy(judge_server.url)])
+    config = remote.path / "judges.yaml"
+    config.write_text("model_list:\n" + "".join(
+        f"  - model_name: team-judge\n    litellm_params:\n      model: openai/judge\n"
+        f"      api_base: {p.url}\n" for p in proxies))
+    remote.makepyfile(**{f"test_r{i}": JUDGED.format(threshold=0.0) for i in range(8)})
+    result = remote.runpytest("--llmjudge-model=team-judge", f"--llmjudge-router-config={config}",
+                              "--llmjudge-api-logprobs=false")
+    result.assert_outcomes(passed=8)
+    counts = [len(p.requests) for p in proxies]
+    assert sum(counts) >= 8 and min(counts) >= 1, counts
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("model_list: [oops", "*is not a litellm model_list*"),
+        ('{"model_list": [{"model_name": "other", "litellm_params": {"model": "openai/x"}}]}',
+         "*llmjudge_model 'team-judge' is not a model_name in*(it has: other)*"),
+    ],
+)
+def test_bad_router_config_is_an_error(
+    remote: pytest.Pytester, content: str, message: str
+) -> None:
+    config = remote.path / ("judges.yaml" if content.startswith("model_list") else "judges.json")
+    config.write_text(content)
+    remote.makepyfile(JUDGED.format(threshold=0.0))
+    result = remote.runpytest("--llmjudge-model=team-judge", f"--llmjudge-router-config={config}")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*JudgeConfigError: *" + message.lstrip("*")])

@@ -49,17 +49,22 @@ class LiteLLMBackend:
         litellm.suppress_debug_info = True  # its help banner goes to stdout on every error
         self._model = settings.model
         self._bases = settings.api_base
+        self._router_file = settings.router_config
         self._retries = settings.api_retries
         self._logprobs = settings.api_logprobs
-        self._key = self._check_model_and_key()
+        self._router: Any = None
+        if self._router_file:
+            self._router = self._router_from_file(self._router_file)
+            self._key = None
+        else:
+            self._key = self._check_model_and_key()
         self._format: str | None = None  # learnt on the first call
         # Set when a call ran out of retries without ever reaching a server: later calls
         # try once instead of sleeping through backoff again, so a dead server errors the
         # rest of the session quickly. Cleared by the next success.
         self._unreachable = False
         self._lock = threading.Lock()
-        self._router: Any = None
-        if len(self._bases) > 1:
+        if self._router is None and len(self._bases) > 1:
             self._router = self._litellm.Router(
                 model_list=[
                     {"model_name": "judge",
@@ -82,7 +87,46 @@ class LiteLLMBackend:
 
     @property
     def servers(self) -> str:
+        if self._router_file:
+            return f"the servers in {self._router_file}"
         return ", ".join(self._bases) or "the provider's API"
+
+    def _router_from_file(self, path: str) -> Any:
+        """A litellm Router from a model_list file; entries for other model_names are kept
+        too (litellm routes by name), but ours must be there."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as err:
+            raise JudgeConfigError(f"cannot read llmjudge_router_config {path!r}: {err}") from None
+        try:
+            if path.endswith((".yaml", ".yml")):
+                import yaml  # type: ignore[import-untyped]  # comes with litellm
+
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+            entries = data["model_list"] if isinstance(data, dict) else data
+            names = {e["model_name"] for e in entries}
+            if not all(isinstance(e["litellm_params"]["model"], str) for e in entries):
+                raise TypeError("every litellm_params needs a model string")
+        except Exception as err:  # yaml, json, key and type errors all mean one thing here
+            raise JudgeConfigError(
+                f"llmjudge_router_config {path!r} is not a litellm model_list ({err!r}); write "
+                '{"model_list": [{"model_name": "judge", "litellm_params": {"model": '
+                '"openai/judge", "api_base": "http://127.0.0.1:8080/v1"}}]}'
+            ) from None
+        if self._model not in names:
+            raise JudgeConfigError(
+                f"llmjudge_model {self._model!r} is not a model_name in {path!r} "
+                f"(it has: {', '.join(sorted(names))})"
+            )
+        for entry in entries:
+            params = entry["litellm_params"]
+            if params.get("api_base") and not params.get("api_key"):
+                params["api_key"] = _PLACEHOLDER_KEY
+        return self._litellm.Router(model_list=entries, num_retries=0,
+                                    routing_strategy="simple-shuffle")
 
     def close(self) -> None:
         return None
@@ -223,7 +267,8 @@ class LiteLLMBackend:
         elif fmt == "json_object":
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         if self._router is not None:
-            return self._router.completion(model="judge", **kwargs)
+            name = self._model if self._router_file else "judge"
+            return self._router.completion(model=name, **kwargs)
         if self._bases:
             kwargs["api_base"] = self._bases[0]
         if self._key:
