@@ -205,6 +205,7 @@ def test_secrets_stay_out_of_errors_and_reports(
     result.stdout.fnmatch_lines(["*refused the credentials*Incorrect API key provided: [*][*][*]*"])
     assert secret not in result.stdout.str() + result.stderr.str()
     assert secret not in report.read_text()
+    assert proxies[0].requests == ["401"]  # authentication errors are not retried
 
 
 def test_cost_is_recorded_where_the_price_is_known(judge_server: JudgeServer) -> None:
