@@ -191,9 +191,11 @@ class LiteLLMBackend:
                      litellm.APIConnectionError)
         remaining = max(0.001, deadline - time.monotonic())
         tries = 1 if self._unreachable else 1 + self._retries
+        backoff = wait_random_exponential(multiplier=0.25, max=4.0)
         retrying = Retrying(
             stop=stop_after_attempt(tries) | stop_after_delay(remaining),
-            wait=wait_random_exponential(multiplier=0.25, max=4.0),
+            # Backoff never sleeps past the deadline: the last try gets what time is left.
+            wait=lambda state: min(backoff(state), max(0.0, deadline - time.monotonic())),
             retry=retry_if_exception(lambda e: isinstance(e, retryable)
                                      and not _rejects_format(e)),
             reraise=False,
