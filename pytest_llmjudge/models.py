@@ -113,7 +113,7 @@ def resolve(spec: str) -> LocalModel | HubModel:
         return _packaged(PACKAGED[spec])
     path = Path(spec).expanduser()
     if path.suffix.lower() == ".gguf" or path.exists() or os.sep in spec:
-        return _local_file(path)
+        return local_file(path)
     raise ModelNotFoundError(
         f"model {spec!r} is neither a .gguf path, a packaged model ({', '.join(PACKAGED)}) "
         "nor a hf:REPO/FILE.gguf spec; set llmjudge_model (or --llmjudge-model) to one of those"
@@ -129,7 +129,8 @@ def _parse_hub(spec: str) -> HubModel:
     return HubModel(repo_id="/".join(pieces[:2]), filename="/".join(pieces[2:]))
 
 
-def _local_file(path: Path) -> LocalModel:
+def local_file(path: Path) -> LocalModel:
+    """A GGUF file on disk, checked and hashed."""
     if not path.is_file():
         raise ModelNotFoundError(
             f"model file {str(path)!r} does not exist; check the path in llmjudge_model, "

@@ -52,14 +52,9 @@ class JudgeSession:
                     raise
             return self._judge
 
-    @property
-    def loaded(self) -> bool:
-        return self._judge is not None
-
     def evaluate(self, item: pytest.Item | None, request: JudgeRequest) -> Verdict:
         verdict = self.judge.evaluate(request)
-        if item is not None:
-            item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
+        _record(item, [verdict])
         return verdict
 
     def evaluate_many(self, item: pytest.Item | None,
@@ -67,15 +62,20 @@ class JudgeSession:
         from .judge import evaluate_many
 
         verdicts = evaluate_many(self.judge, requests)
-        if item is not None:
-            for verdict in verdicts:
-                item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
+        _record(item, verdicts)
         return verdicts
 
     def close(self) -> None:
         if self._judge is not None:
             self._judge.backend.close()
             self._judge = None
+
+
+def _record(item: pytest.Item | None, verdicts: list[Verdict]) -> None:
+    """Verdicts ride on the test's user_properties: to the report, JUnit, xdist's controller."""
+    if item is not None:
+        for verdict in verdicts:
+            item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
 
 
 session_key = pytest.StashKey[JudgeSession]()

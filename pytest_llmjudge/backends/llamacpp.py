@@ -20,6 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..errors import (
@@ -28,7 +29,7 @@ from ..errors import (
     ModelLoadError,
     ModelNotFoundError,
 )
-from ..models import HubModel, LocalModel
+from ..models import HubModel, LocalModel, local_file
 from ..prompts import Message
 from .base import ChoiceField, Completion, CompletionRequest, TextField
 
@@ -66,10 +67,8 @@ class LlamaCppBackend:
         self._model = model
         if isinstance(model, HubModel):
             self._llm = _load_from_hub(llama_cpp.Llama, model, kwargs)
-            from ..models import _local_file  # hash the downloaded file like any other
-
-            local = _local_file(_path_of(self._llm))
-            self._sha256 = local.sha256
+            # Hash the downloaded file like any other, for the judge id.
+            self._sha256 = local_file(Path(self._llm.model_path)).sha256
         else:
             try:
                 self._llm = llama_cpp.Llama(model_path=str(model.path), **kwargs)
@@ -93,7 +92,8 @@ class LlamaCppBackend:
         )
         self._grammars: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self.n_gpu_layers = n_gpu_layers
+        # First tokens of each answer's spellings, per choice field: tokenized once.
+        self._choice_ids: dict[tuple[str, ...], dict[str, set[int]]] = {}
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -217,7 +217,18 @@ class LlamaCppBackend:
 
     def _choice_probs(self, spec: ChoiceField) -> dict[str, float]:
         logits = self._logits()
-        ids = {c: self._first_tokens(spellings) for c, spellings in spec.spellings.items()}
+        ids = self._answer_tokens(spec)
+        peak = max(float(logits[t]) for own in ids.values() for t in own)
+        mass = {c: sum(math.exp(float(logits[t]) - peak) for t in own) for c, own in ids.items()}
+        total = sum(mass.values())
+        return {c: m / total for c, m in mass.items()}
+
+    def _answer_tokens(self, spec: ChoiceField) -> dict[str, set[int]]:
+        key = (spec.name, *(f"{c}={'|'.join(s)}" for c, s in spec.spellings.items()))
+        if key in self._choice_ids:
+            return self._choice_ids[key]
+        ids = {c: {self._tokenize(s, special=False)[0] for s in spellings}
+               for c, spellings in spec.spellings.items()}
         # A first token shared by two answers says nothing about either: drop it.
         for choice, own in ids.items():
             others = set().union(*(v for c, v in ids.items() if c != choice))
@@ -227,13 +238,8 @@ class LlamaCppBackend:
                     f"this model's tokenizer cannot tell the answer {choice!r} apart from the "
                     "others by their first token; use another judge model"
                 )
-        peak = max(float(logits[t]) for own in ids.values() for t in own)
-        mass = {c: sum(math.exp(float(logits[t]) - peak) for t in own) for c, own in ids.items()}
-        total = sum(mass.values())
-        return {c: m / total for c, m in mass.items()}
-
-    def _first_tokens(self, spellings: Iterable[str]) -> set[int]:
-        return {self._tokenize(s, special=False)[0] for s in spellings}
+        self._choice_ids[key] = ids
+        return ids
 
     def _grammar(self, schema: Any) -> Any:
         key = json.dumps(schema, sort_keys=True)
@@ -324,8 +330,3 @@ def _load_from_hub(llama: Any, model: HubModel, kwargs: dict[str, Any]) -> Any:
             "file elsewhere and set llmjudge_model to its path"
         ) from None
 
-
-def _path_of(llm: Any) -> Any:
-    from pathlib import Path
-
-    return Path(llm.model_path)

@@ -141,11 +141,10 @@ class LiteLLMBackend:
                 "ollama/llama3, or openai/<name> with llmjudge_api_base for an "
                 "OpenAI-compatible server"
             ) from None
+        missing = litellm.validate_environment(self._model).get("missing_keys") or []
         if self._bases:
             # A self-hosted server: use the provider's key if one is set, else a placeholder.
-            missing = litellm.validate_environment(self._model).get("missing_keys") or []
             return _PLACEHOLDER_KEY if missing else None
-        missing = litellm.validate_environment(self._model).get("missing_keys") or []
         if missing:
             raise JudgeConfigError(
                 f"model {self._model!r} ({provider}) needs an API key: set "
