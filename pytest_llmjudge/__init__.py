@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .assertion import JudgeAssertionError, JudgeFixture, assert_judged, assert_judged_async
+from .assertion import (
+    JudgeAssertionError,
+    JudgeFixture,
+    assert_correct,
+    assert_grounded,
+    assert_judged,
+    assert_judged_async,
+)
 from .errors import (
     BackendUnavailableError,
     ContextOverflowError,
@@ -10,10 +17,14 @@ from .errors import (
     JudgeError,
     JudgeReplyError,
     JudgeTimeoutError,
+    LogprobsUnavailableError,
     ModelLoadError,
     ModelNotFoundError,
+    UnstableVerdictError,
+    UnstableVerdictWarning,
 )
-from .verdict import JudgeRequest, Verdict
+from .polling import Policy
+from .verdict import JudgeRequest, Verdict, Vote
 
 __all__ = [
     "BackendUnavailableError",
@@ -25,9 +36,16 @@ __all__ = [
     "JudgeReplyError",
     "JudgeRequest",
     "JudgeTimeoutError",
+    "LogprobsUnavailableError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "Policy",
+    "UnstableVerdictError",
+    "UnstableVerdictWarning",
     "Verdict",
+    "Vote",
+    "assert_correct",
+    "assert_grounded",
     "assert_judged",
     "assert_judged_async",
 ]

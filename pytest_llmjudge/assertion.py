@@ -1,16 +1,28 @@
-"""Judged assertions: what a test calls, and how a failed one explains itself."""
+"""Judged assertions: what a test calls.
+
+Every helper builds a JudgeRequest (the output, the task's other texts, the
+threshold and the polling policy: settings < ``@pytest.mark.llmjudge`` < call
+keywords), has the session judge it, and turns the verdict into pass, fail,
+warning or error.
+"""
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pytest
 
-from .errors import JudgeError
+from .errors import JudgeConfigError, JudgeError, UnstableVerdictError, UnstableVerdictWarning
+from .explain import explain
 from .judge import make_request
+from .polling import make_policy
 from .session import JudgeSession, running
-from .verdict import Verdict
+from .verdict import JudgeRequest, Verdict
+
+MARKER = "llmjudge"
+GROUNDED_CRITERION = "Every claim in the response is supported by the context"
 
 
 class JudgeAssertionError(AssertionError):
@@ -21,70 +33,138 @@ class JudgeAssertionError(AssertionError):
         super().__init__("\n".join(explain(verdict)))
 
 
-def explain(verdict: Verdict) -> list[str]:
-    """The lines a failure shows: criterion, output, score vs threshold, reasoning, judge."""
-    outcome = "passed" if verdict.passed else "failed"
-    relation = ">=" if verdict.passed else "<"
-    wrap = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
-    lines = [
-        f"judged assertion {outcome}: score {verdict.score:.3f} {relation} "
-        f"threshold {verdict.threshold:.2f}",
-        f"  criterion: {verdict.criterion}",
-        "  output:",
-        *(wrap.fill(line) if line.strip() else "" for line in
-          verdict.output_excerpt.splitlines()),
-        f"  judge answered {verdict.answer} (P(YES) = {verdict.score:.3f}); reason:",
-        wrap.fill(verdict.reasoning),
-        f"  judge: {verdict.judge_id}, prompt {verdict.prompt_version}, "
-        f"{'from cache' if verdict.cached else 'not cached'}, "
-        f"{verdict.prompt_tokens}+{verdict.completion_tokens} tokens, "
-        f"{verdict.latency_s:.2f}s, {verdict.attempts} attempt(s)",
-    ]
-    return lines
+def build_request(session: JudgeSession, item: pytest.Item | None, output: object,
+                  criterion: object, threshold: object | None, where: str,
+                  policy_keywords: dict[str, Any], task: str = "criterion",
+                  inputs: Sequence[tuple[str, str | None]] = ()) -> JudgeRequest:
+    """Arguments checked and merged with the marker and the settings."""
+    policy = session.settings.policy
+    marker = item.get_closest_marker(MARKER) if item is not None else None
+    if marker is not None:
+        if marker.args:
+            raise JudgeConfigError(
+                "@pytest.mark.llmjudge takes keywords only, e.g. "
+                "@pytest.mark.llmjudge(strategy='chainpoll', polls=5)"
+            )
+        keywords = dict(marker.kwargs)
+        marked_threshold = keywords.pop("threshold", None)
+        policy = make_policy(policy, keywords, "@pytest.mark.llmjudge")
+        if threshold is None:
+            threshold = marked_threshold
+    policy = make_policy(policy, policy_keywords, where)
+    return make_request(output, criterion, threshold, session.settings.threshold,
+                        task=task, inputs=inputs, policy=policy)
 
 
-def _judge_and_assert(session: JudgeSession, item: pytest.Item | None, output: object,
-                      criterion: object, threshold: object | None) -> Verdict:
+def conclude(verdict: Verdict, request: JudgeRequest) -> Verdict:
+    """Pass, fail, or what an UNSTABLE verdict does under the policy."""
     __tracebackhide__ = True
-    try:
-        request = make_request(output, criterion, threshold, session.settings.threshold)
-        verdict = session.evaluate(item, request)
-    except JudgeError as err:
-        # Re-raised without the plugin's inner frames: the user needs the message and the
-        # line of their test, not llama.cpp internals.
-        raise err.with_traceback(None) from None
+    if verdict.unstable:
+        if request.policy.unstable == "error":
+            raise UnstableVerdictError("\n".join(explain(verdict)))
+        if request.policy.unstable == "warn":
+            warnings.warn(UnstableVerdictWarning("\n".join(explain(verdict))), stacklevel=3)
+            return verdict
+        raise JudgeAssertionError(verdict)
     if not verdict.passed:
         raise JudgeAssertionError(verdict)
     return verdict
 
 
-def assert_judged(output: object, criterion: str, *, threshold: float | None = None) -> Verdict:
-    """Assert that the judge finds ``output`` meets ``criterion``.
-
-    Fails with an explanation when the judge's score is below the threshold. Raises a
-    JudgeError (the test ends as ERROR) when judging itself could not happen.
-    """
+def _assert(where: str, output: object, criterion: object, threshold: object | None,
+            policy_keywords: dict[str, Any], task: str = "criterion",
+            inputs: Sequence[tuple[str, str | None]] = (),
+            context: tuple[JudgeSession, pytest.Item | None] | None = None) -> Verdict:
     __tracebackhide__ = True
     try:
-        session, item = running()
+        session, item = context or running()
+        request = build_request(session, item, output, criterion, threshold, where,
+                                policy_keywords, task, inputs)
+        verdict = session.evaluate(item, request)
+    except JudgeError as err:
+        # Re-raised without the plugin's inner frames: the user needs the message and the
+        # line of their test, not llama.cpp internals.
+        raise err.with_traceback(None) from None
+    return conclude(verdict, request)
+
+
+def _text(value: object, name: str, helper: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise JudgeConfigError(
+            f"{helper}: {name} must be a non-empty str, got {value!r}"
+            + ("; leave it out (None) if there is none" if optional else "")
+        )
+    return value
+
+
+def assert_judged(output: object, criterion: str, *, threshold: float | None = None,
+                  strategy: str | None = None, polls: int | None = None,
+                  min_polls: int | None = None, confidence: float | None = None,
+                  unstable: str | None = None) -> Verdict:
+    """Assert that the judge finds ``output`` meets ``criterion``.
+
+    Fails with an explanation when the score is below the threshold (or the polled
+    verdict is UNSTABLE, by default). Raises a JudgeError (the test ends as ERROR)
+    when judging itself could not happen. Keywords left out come from
+    ``@pytest.mark.llmjudge`` and then the settings.
+    """
+    __tracebackhide__ = True
+    return _assert("assert_judged()", output, criterion, threshold, dict(
+        strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
+        unstable=unstable))
+
+
+def assert_grounded(answer: object, *, context: str, question: str | None = None,
+                    threshold: float | None = None, strategy: str | None = None,
+                    polls: int | None = None, min_polls: int | None = None,
+                    confidence: float | None = None, unstable: str | None = None) -> Verdict:
+    """Assert that every claim in ``answer`` is supported by ``context`` (adherence: a
+    true statement the context does not make is still a failure)."""
+    __tracebackhide__ = True
+    try:
+        inputs = [("context", _text(context, "context", "assert_grounded()")),
+                  ("question_text", _text(question, "question", "assert_grounded()", True))]
     except JudgeError as err:
         raise err.with_traceback(None) from None
-    return _judge_and_assert(session, item, output, criterion, threshold)
+    return _assert("assert_grounded()", answer, GROUNDED_CRITERION, threshold, dict(
+        strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
+        unstable=unstable), task="grounded", inputs=inputs)
+
+
+def assert_correct(answer: object, *, question: str, reference: str | None = None,
+                   threshold: float | None = None, strategy: str | None = None,
+                   polls: int | None = None, min_polls: int | None = None,
+                   confidence: float | None = None, unstable: str | None = None) -> Verdict:
+    """Assert that ``answer`` answers ``question`` correctly: judged against
+    ``reference`` when given, by the judge's world knowledge otherwise."""
+    __tracebackhide__ = True
+    try:
+        inputs = [("question_text", _text(question, "question", "assert_correct()")),
+                  ("reference", _text(reference, "reference", "assert_correct()", True))]
+    except JudgeError as err:
+        raise err.with_traceback(None) from None
+    criterion = ("The answer states the same facts as the reference answer" if reference
+                 else "The answer is factually correct")
+    return _assert("assert_correct()", answer, criterion, threshold, dict(
+        strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
+        unstable=unstable), task="correct", inputs=inputs)
 
 
 async def assert_judged_async(output: object, criterion: str, *,
-                              threshold: float | None = None) -> Verdict:
+                              threshold: float | None = None, **policy: Any) -> Verdict:
     """``assert_judged`` for async tests: the judge call runs in a worker thread, so the
     test's event loop keeps running and no second loop is started."""
     __tracebackhide__ = True
     import asyncio
 
     try:
-        session, item = running()
+        context = running()
     except JudgeError as err:
         raise err.with_traceback(None) from None
-    return await asyncio.to_thread(_judge_and_assert, session, item, output, criterion,
-                                   threshold)
+    return await asyncio.to_thread(_assert, "assert_judged_async()", output, criterion,
+                                   threshold, policy, "criterion", (), context)
 
 
 class JudgeFixture:
@@ -99,36 +179,41 @@ class JudgeFixture:
         """The judge in effect (loads the model if it is not loaded yet)."""
         return self._session.judge.backend.judge_id
 
-    def evaluate(self, output: object, criteria: str, *,
-                 threshold: float | None = None) -> Verdict:
-        """Judge without asserting; returns the Verdict (``verdict.passed`` and its reasons)."""
+    def evaluate(self, output: object, criteria: str, *, threshold: float | None = None,
+                 **policy: Any) -> Verdict:
+        """Judge without asserting; returns the Verdict (``verdict.passed``,
+        ``verdict.unstable``, ``verdict.votes``). Takes the policy keywords of
+        assert_judged (strategy, polls, min_polls, confidence)."""
         __tracebackhide__ = True
         try:
-            request = make_request(output, criteria, threshold, self._session.settings.threshold)
+            request = build_request(self._session, self._item, output, criteria, threshold,
+                                    "judge.evaluate()", policy)
             return self._session.evaluate(self._item, request)
         except JudgeError as err:
             raise err.with_traceback(None) from None
 
     def evaluate_many(self, cases: Iterable[tuple[object, str]], *,
-                      threshold: float | None = None) -> list[Verdict]:
+                      threshold: float | None = None, **policy: Any) -> list[Verdict]:
         """Judge several (output, criteria) pairs at once, concurrently up to
         ``llmjudge_concurrency``; returns the verdicts in order, asserting nothing."""
         __tracebackhide__ = True
         try:
-            requests = [make_request(o, c, threshold, self._session.settings.threshold)
-                        for o, c in cases]
+            requests = [build_request(self._session, self._item, o, c, threshold,
+                                      "judge.evaluate_many()", policy) for o, c in cases]
             return self._session.evaluate_many(self._item, requests)
         except JudgeError as err:
             raise err.with_traceback(None) from None
 
     async def aevaluate(self, output: object, criteria: str, *,
-                        threshold: float | None = None) -> Verdict:
+                        threshold: float | None = None, **policy: Any) -> Verdict:
         """``evaluate`` for async tests, off the event loop."""
         import asyncio
 
-        return await asyncio.to_thread(self.evaluate, output, criteria, threshold=threshold)
+        return await asyncio.to_thread(self.evaluate, output, criteria, threshold=threshold,
+                                       **policy)
 
     def assert_judged(self, output: object, criteria: str, *,
-                      threshold: float | None = None) -> Verdict:
+                      threshold: float | None = None, **policy: Any) -> Verdict:
         __tracebackhide__ = True
-        return _judge_and_assert(self._session, self._item, output, criteria, threshold)
+        return _assert("judge.assert_judged()", output, criteria, threshold, policy,
+                       context=(self._session, self._item))

@@ -41,3 +41,15 @@ class NoActiveSessionError(JudgeError):
 
 class BackendUnavailableError(JudgeError):
     """A remote judge could not be reached or kept failing after retries."""
+
+
+class LogprobsUnavailableError(JudgeConfigError):
+    """A probability-scored strategy met a backend or model that shows no logprobs."""
+
+
+class UnstableVerdictError(JudgeError):
+    """The polls still straddle the threshold at the maximum, and unstable='error'."""
+
+
+class UnstableVerdictWarning(UserWarning):
+    """A judged assertion passed only because unstable='warn': its polls still split."""

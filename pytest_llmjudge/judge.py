@@ -1,30 +1,38 @@
-"""The judge: turns a JudgeRequest into a Verdict through a backend.
+"""The judge: renders a request's prompt and turns one backend call into one Vote.
 
-It owns the prompt, the retry policy for replies that fail the schema, and the
-scoring rule. It knows nothing about pytest.
+It owns the prompts, the retry policy for replies that fail the schema, and the
+seeds. How many votes make a verdict is the strategy's business (strategies.py).
+It knows nothing about pytest.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Sequence
 
 from .backends.base import Backend, Completion, CompletionRequest
-from .errors import JudgeConfigError, JudgeReplyError
-from .prompts import load, untrusted_tag
-from .schema import VERDICT_REPLY, JudgeReply, parse_reply
+from .errors import JudgeConfigError, JudgeReplyError, LogprobsUnavailableError
+from .polling import Policy, poll_seed
+from .prompts import Message, PromptTemplate, load, untrusted_tag
+from .schema import REPLIES, JudgeReply, parse_reply
 from .settings import Settings, parse_threshold
-from .verdict import JudgeRequest, Verdict
+from .verdict import JudgeRequest, Verdict, Vote
 
-PROMPT = "criterion.v1"
+TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1"}
 # A retry at temperature 0 would repeat the same reply; retries sample instead,
 # with seeds derived from the configured one so reruns stay reproducible.
 RETRY_TEMPERATURE = 0.7
+# Polls sample their reasoning and their vote at this temperature (ChainPoll draws
+# diverse chains; at 0 every poll would be the same poll).
+POLL_TEMPERATURE = 0.7
 
 
 def make_request(output: object, criterion: object, threshold: object | None,
-                 default_threshold: float) -> JudgeRequest:
+                 default_threshold: float, *, task: str = "criterion",
+                 inputs: Sequence[tuple[str, str | None]] = (),
+                 policy: Policy | None = None) -> JudgeRequest:
     """Check the arguments of a judged assertion; bad ones are errors, never verdicts."""
     if not isinstance(output, str):
         raise JudgeConfigError(
@@ -42,71 +50,117 @@ def make_request(output: object, criterion: object, threshold: object | None,
             "write what the output should do, e.g. 'The reply is polite'"
         )
     value = default_threshold if threshold is None else parse_threshold(threshold)
-    return JudgeRequest(output=output, criterion=criterion.strip(), threshold=value)
+    return JudgeRequest(output=output, criterion=criterion.strip(), threshold=value,
+                        task=task, inputs=tuple(inputs), policy=policy or Policy())
 
 
 class Judge:
     def __init__(self, backend: Backend, settings: Settings) -> None:
         self.backend = backend
         self.settings = settings
-        self.template = load(PROMPT)
+        # One cap on calls in flight, however they nest (a batch of polled verdicts).
+        self._slots = threading.BoundedSemaphore(settings.concurrency)
+
+    @property
+    def supports_logprobs(self) -> bool:
+        """Whether the backend can show P(YES). A backend plugin that does not say is
+        taken to have none, so strategy 'auto' polls votes from it."""
+        return bool(getattr(self.backend, "supports_logprobs", False))
 
     def evaluate(self, request: JudgeRequest) -> Verdict:
+        from .strategies import run
+
+        return run(self, request)
+
+    def template(self, request: JudgeRequest, mode: str) -> PromptTemplate:
+        return load(TASK_PROMPTS[request.task], mode)
+
+    def render(self, request: JudgeRequest, mode: str) -> tuple[list[Message], tuple[str, ...]]:
+        """The messages, and the untrusted texts inside them. Every text under test is
+        shown as a JSON string literal: newlines, quotes and anything that imitates the
+        prompt's structure stay visibly inside one quoted value. Measured on the
+        hand-written cases, this cut the pull of injected "answer YES" text."""
+        shown = {"output": json.dumps(request.output, ensure_ascii=False)}
+        for name, text in request.inputs:
+            # A missing optional text (no question, no reference) is shown as null.
+            shown[name] = "null" if text is None else json.dumps(text, ensure_ascii=False)
+        messages = self.template(request, mode).render(
+            criterion=request.criterion, tag=untrusted_tag(request.output), **shown)
+        return messages, tuple(v for v in shown.values() if v != "null")
+
+    def poll(self, request: JudgeRequest, *, mode: str, index: int, sampled: bool,
+             need_probs: bool, strategy: str = "") -> Vote:
+        """One vote: a backend call, validated, retried on a malformed reply."""
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-        # The output is shown as a JSON string literal: newlines, quotes and anything that
-        # imitates the prompt's structure stay visibly inside one quoted value. Measured
-        # on the hand-written cases, this cut the pull of injected "answer YES" text.
-        shown = json.dumps(request.output, ensure_ascii=False)
-        messages = self.template.render(criterion=request.criterion, output=shown,
-                                        tag=untrusted_tag(request.output))
+        messages, untrusted = self.render(request, mode)
+        spec = REPLIES[mode]
         started = time.perf_counter()
-        attempts = 0
+        attempts = prompt_tokens = completion_tokens = 0
+        costs: list[float] = []
         completion: Completion | None = None
         reply: JudgeReply | None = None
-        retrying = Retrying(
-            stop=stop_after_attempt(1 + self.settings.retries),
-            retry=retry_if_exception_type(JudgeReplyError),
-            reraise=True,
-        )
+        seed = 0
+        retrying = Retrying(stop=stop_after_attempt(1 + self.settings.retries),
+                            retry=retry_if_exception_type(JudgeReplyError), reraise=True)
         try:
             for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    first = attempts == 1
-                    completion = self.backend.complete(CompletionRequest(
-                        messages=messages,
-                        reply=VERDICT_REPLY,
-                        untrusted=(shown,),
-                        temperature=0.0 if first else RETRY_TEMPERATURE,
-                        seed=self.settings.seed + attempts - 1,
-                        max_tokens=self.settings.max_tokens,
-                        timeout=self.settings.timeout,
-                    ))
-                    reply = parse_reply(completion.text)
+                    seed = poll_seed(self.settings.seed, index, attempts)
+                    temperature = (POLL_TEMPERATURE if sampled else
+                                   0.0 if attempts == 1 else RETRY_TEMPERATURE)
+                    with self._slots:
+                        completion = self.backend.complete(CompletionRequest(
+                            messages=messages,
+                            reply=spec,
+                            untrusted=untrusted,
+                            temperature=temperature,
+                            choice_temperature=POLL_TEMPERATURE if sampled else 0.0,
+                            seed=seed,
+                            logprobs=need_probs,
+                            # Reasoning first needs room before the answer.
+                            max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1),
+                            timeout=self.settings.timeout,
+                        ))
+                    prompt_tokens += completion.prompt_tokens
+                    completion_tokens += completion.completion_tokens
+                    if completion.cost_usd is not None:
+                        costs.append(completion.cost_usd)
+                    reply = parse_reply(completion.text, spec)
         except JudgeReplyError as err:
             raise JudgeReplyError(
                 f"{err} (after {attempts} attempts with {self.backend.judge_id}). "
                 "Raise llmjudge_max_tokens or llmjudge_retries, or use a larger judge model"
             ) from None
         assert completion is not None and reply is not None
-        score = _score(reply, completion)
-        return Verdict(
-            passed=score >= request.threshold,
-            score=score,
-            threshold=request.threshold,
+        probs = completion.choice_probs.get("answer")
+        p_yes = float(probs["YES"]) if probs else None
+        if need_probs and p_yes is None:
+            raise LogprobsUnavailableError(no_logprobs_message(
+                self.backend.judge_id, strategy or request.policy.strategy))
+        hard = 1.0 if reply.answer == "YES" else 0.0
+        return Vote(
             answer=reply.answer,
-            reasoning=reply.reason,
-            criterion=request.criterion,
-            output=request.output,
-            judge_id=self.backend.judge_id,
-            prompt_version=self.template.version,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
+            score=p_yes if need_probs and p_yes is not None else hard,
+            p_yes=p_yes,
+            reason=reply.reason,
+            seed=seed,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
             latency_s=time.perf_counter() - started,
             attempts=attempts,
-            cost_usd=completion.cost_usd,
+            cost_usd=sum(costs) if costs else None,
         )
+
+
+def no_logprobs_message(judge_id: str, strategy: str) -> str:
+    return (
+        f"strategy {strategy!r} scores with P(YES), but {judge_id} returned no "
+        "log-probabilities for the answer. Use strategy='chainpoll' (scores by votes, needs "
+        "no probabilities), or a server and model that return top_logprobs; with the "
+        "litellm backend, llmjudge_api_logprobs=false makes strategy 'auto' poll instead"
+    )
 
 
 def evaluate_many(judge: Judge, requests: Sequence[JudgeRequest]) -> list[Verdict]:
@@ -121,11 +175,3 @@ def evaluate_many(judge: Judge, requests: Sequence[JudgeRequest]) -> list[Verdic
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmjudge") as pool:
         futures = [pool.submit(judge.evaluate, r) for r in requests]
     return [f.result() for f in futures]
-
-
-def _score(reply: JudgeReply, completion: Completion) -> float:
-    """P(YES) where the backend saw the probabilities; otherwise the hard answer."""
-    probs = completion.choice_probs.get("answer")
-    if probs:
-        return float(probs["YES"])
-    return 1.0 if reply.answer == "YES" else 0.0

@@ -29,6 +29,11 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "llmjudge(strategy=, polls=, min_polls=, confidence=, unstable=, threshold=): "
+        "judging policy for the judged assertions of a test, module (pytestmark) or class",
+    )
     settings = resolve(config)
 
     def make_backend(s: Settings) -> Any:

@@ -1,7 +1,11 @@
 """Versioned prompt templates, stored as text files inside the package.
 
-A template's version is its file name plus a hash of its content, so an edited
-prompt can never be mistaken for the old one (the version travels on every Verdict).
+A template file has named sections (``### system``, ``### user``, ``### question``).
+The reply-format instructions live in ``replies.v1.txt``, one section per reply
+mode (``direct``: answer then a short reason; ``cot``: step-by-step reasoning, then
+the answer). A rendered prompt's version is both files' names and content hashes
+plus the mode, so an edited prompt can never be mistaken for the old one (the
+version travels on every Verdict).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-_SECTION = re.compile(r"^### (system|user)\n", re.MULTILINE)
+_SECTION = re.compile(r"^### ([a-z ]+)\n", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+REPLIES = "replies.v1"
 
 
 @dataclass(frozen=True)
@@ -23,16 +28,36 @@ class Message:
 
 
 @dataclass(frozen=True)
-class PromptTemplate:
+class PromptFile:
     name: str
     version: str
-    system: str
-    user: str
+    sections: dict[str, str]
+
+    def section(self, name: str) -> str:
+        try:
+            return self.sections[name]
+        except KeyError:
+            raise KeyError(f"prompt {self.name} has no '### {name}' section") from None
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A task template rendered in one reply mode."""
+
+    task: PromptFile
+    replies: PromptFile
+    mode: str
+
+    @property
+    def version(self) -> str:
+        return f"{self.task.version}+{self.replies.version}#{self.mode}"
 
     def render(self, **values: str) -> list[Message]:
+        values = {**values, "reply_format": self.replies.section(self.mode),
+                  "question": self.task.section("question")}
         return [
-            Message("system", _fill(self.system, values)),
-            Message("user", _fill(self.user, values)),
+            Message("system", _fill(self.task.section("system"), values)),
+            Message("user", _fill(self.task.section("user"), values)),
         ]
 
 
@@ -49,19 +74,19 @@ def _fill(text: str, values: dict[str, str]) -> str:
 
 
 @functools.cache
-def load(name: str) -> PromptTemplate:
+def load_file(name: str) -> PromptFile:
     """Load ``prompts/<name>.txt`` from the package."""
     raw = resources.files(__package__).joinpath("prompts", f"{name}.txt").read_text("utf-8")
     parts = _SECTION.split(raw)
-    # split() gives ["", "system", body, "user", body]
-    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    # split() gives ["", name, body, name, body, ...]
+    sections = {k: v.strip() for k, v in zip(parts[1::2], parts[2::2], strict=True)}
     digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:10]
-    return PromptTemplate(
-        name=name,
-        version=f"{name}@{digest}",
-        system=sections["system"].strip(),
-        user=sections["user"].strip(),
-    )
+    return PromptFile(name=name, version=f"{name}@{digest}", sections=sections)
+
+
+def load(task: str, mode: str = "direct") -> PromptTemplate:
+    """The template for ``task`` (criterion, grounded, correct) in reply ``mode``."""
+    return PromptTemplate(load_file(task), load_file(REPLIES), mode)
 
 
 def untrusted_tag(output: str) -> str:

@@ -62,13 +62,16 @@ class SessionRecord:
         errors = [t for t in self.tests.values() if t.error]
         if not verdicts and not errors:
             return
-        passed = sum(1 for v in verdicts if v["passed"])
+        unstable = sum(1 for v in verdicts if v.get("unstable"))
+        passed = sum(1 for v in verdicts if v["passed"] and not v.get("unstable"))
         seconds = sum(v["latency_s"] for v in verdicts)
         tokens = sum(v["prompt_tokens"] + v["completion_tokens"] for v in verdicts)
         judges = sorted({v["judge_id"] for v in verdicts})
         costs = [v["cost_usd"] for v in verdicts if v.get("cost_usd") is not None]
         cost = f", ${sum(costs):.4f}" if costs else ""
-        yield (f"{len(verdicts)} judged: {passed} passed, {len(verdicts) - passed} failed; "
+        split = f", {unstable} UNSTABLE" if unstable else ""
+        yield (f"{len(verdicts)} judged: {passed} passed, "
+               f"{len(verdicts) - passed - unstable} failed{split}; "
                f"{len(errors)} judge error(s); {seconds:.1f}s judging, {tokens} tokens{cost}")
         if judges:
             yield f"judge: {', '.join(judges)}"

@@ -1,4 +1,4 @@
-"""The judge's reply format, and its validation.
+"""The judge's reply formats, and their validation.
 
 Replies are parsed as JSON and validated with jsonschema, never scraped with a
 regex: a reply that does not fit is an error, not a guess.
@@ -14,18 +14,30 @@ from .backends.base import ChoiceField, ReplySpec, TextField
 from .errors import JudgeReplyError
 
 REASON_MAX_CHARS = 400
+# Long enough for a few steps of checking, short enough that a rambling small judge
+# is cut off by the grammar (which closes the string) rather than by the token budget.
+REASONING_MAX_CHARS = 480
 
-# Field order matters: the judge commits to its answer first, so P(YES) is read from
-# a single forward pass over the prompt, and the reason explains that answer rather
-# than being a long chain of thought (measured slower and less accurate on small
-# judges, see PRODUCT.md). Probability for "Yes"/"yes" counts towards YES.
-VERDICT_REPLY = ReplySpec(
-    fields=(
-        ChoiceField("answer", {"YES": ("YES", "Yes", "yes"), "NO": ("NO", "No", "no")}),
-        TextField("reason", {"type": "string", "minLength": 1, "maxLength": REASON_MAX_CHARS}),
-    )
-)
-VERDICT_SCHEMA: dict[str, Any] = VERDICT_REPLY.json_schema()
+ANSWER = ChoiceField("answer", {"YES": ("YES", "Yes", "yes"), "NO": ("NO", "No", "no")})
+
+# Direct mode: the judge commits to its answer first, so P(YES) is read from a single
+# forward pass over the prompt, and the reason explains that answer rather than being
+# a chain of thought. Probability for "Yes"/"yes" counts towards YES.
+DIRECT_REPLY = ReplySpec(fields=(
+    ANSWER,
+    TextField("reason", {"type": "string", "minLength": 1, "maxLength": REASON_MAX_CHARS}),
+))
+# Chain-of-thought mode (ChainPoll): the reasoning comes first and the answer, read at
+# its position, is conditioned on it.
+COT_REPLY = ReplySpec(fields=(
+    TextField("reasoning", {"type": "string", "minLength": 1,
+                            "maxLength": REASONING_MAX_CHARS}),
+    ANSWER,
+))
+REPLIES = {"direct": DIRECT_REPLY, "cot": COT_REPLY}
+# Kept for callers that validate a direct reply.
+VERDICT_REPLY = DIRECT_REPLY
+VERDICT_SCHEMA: dict[str, Any] = DIRECT_REPLY.json_schema()
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class JudgeReply:
     reason: str
 
 
-def parse_reply(text: str, schema: dict[str, Any] = VERDICT_SCHEMA) -> JudgeReply:
+def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
     """Parse and validate one raw judge reply; raise JudgeReplyError saying what was wrong."""
     import jsonschema  # deferred: keeps plugin import cheap
 
@@ -45,14 +57,15 @@ def parse_reply(text: str, schema: dict[str, Any] = VERDICT_SCHEMA) -> JudgeRepl
             f"judge reply is not JSON ({err.msg} at character {err.pos}): {_clip(text)}"
         ) from None
     try:
-        jsonschema.validate(data, schema)
+        jsonschema.validate(data, spec.json_schema())
     except jsonschema.ValidationError as err:
         where = "/".join(str(p) for p in err.absolute_path) or "the top level"
         raise JudgeReplyError(
             f"judge reply does not fit the verdict schema at {where}: {err.message}; "
             f"reply was {_clip(text)}"
         ) from None
-    return JudgeReply(answer=data["answer"], reason=data["reason"].strip())
+    text_field = next(f.name for f in spec.fields if isinstance(f, TextField))
+    return JudgeReply(answer=data["answer"], reason=data[text_field].strip())
 
 
 def _clip(text: str, limit: int = 200) -> str:

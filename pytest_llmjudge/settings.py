@@ -17,6 +17,15 @@ from typing import Any
 import pytest
 
 from .errors import JudgeConfigError
+from .polling import (
+    STRATEGIES,
+    UNSTABLE_MODES,
+    Policy,
+    parse_confidence,
+    parse_polls,
+    parse_strategy,
+    parse_unstable,
+)
 
 BACKENDS = ("llamacpp", "litellm")
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
@@ -165,6 +174,17 @@ OPTIONS: tuple[Option, ...] = (
     Option("concurrency", _int_parser(1, "allow at least 1 call at a time"), "4",
            "independent judge calls of one assertion or batch run at once, up to this "
            "many (default 4; a local model takes them in turn)"),
+    Option("strategy", parse_strategy, "auto",
+           f"how verdicts are scored: {', '.join(STRATEGIES)} (default auto: logprob where the "
+           "judge shows probabilities, chainpoll where it does not)"),
+    Option("polls", parse_polls, "5",
+           "most polls one chainpoll/weighted verdict may draw (default 5)"),
+    Option("min_polls", lambda raw: parse_polls(raw, "min_polls"), "3",
+           "polls drawn before the stopping rule is consulted (default 3)"),
+    Option("confidence", parse_confidence, "0.9",
+           "confidence of the interval that settles a polled verdict, in (0, 1) (default 0.9)"),
+    Option("unstable", parse_unstable, "fail",
+           f"what an UNSTABLE verdict does: {', '.join(UNSTABLE_MODES)} (default fail)"),
     Option("report", _optional_path, "",
            "write every verdict of the run as JSON to this path"),
 )
@@ -189,9 +209,19 @@ class Settings:
     api_retries: int = 3
     api_logprobs: bool = True
     concurrency: int = 4
+    strategy: str = "auto"
+    polls: int = 5
+    min_polls: int = 3
+    confidence: float = 0.9
+    unstable: str = "fail"
     report: str | None = None
     # Where each value came from ("cli", "ini", "env", "default"), for the report header.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(strategy=self.strategy, polls=self.polls, min_polls=self.min_polls,
+                      confidence=self.confidence, unstable=self.unstable)
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -220,4 +250,14 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> 
         except JudgeConfigError as err:
             raise pytest.UsageError(f"pytest-llmjudge: {spelled}: {err}") from None
         sources[option.name] = source
+    if values["min_polls"] > values["polls"]:
+        if sources["min_polls"] == "default":
+            # A lone polls=2 lowers the floor with it rather than failing on our default.
+            values["min_polls"] = values["polls"]
+            return Settings(**values, sources=sources)
+        raise pytest.UsageError(
+            f"pytest-llmjudge: llmjudge_min_polls={values['min_polls']} is above "
+            f"llmjudge_polls={values['polls']} (the maximum); the maximum must be at least "
+            "the minimum"
+        )
     return Settings(**values, sources=sources)

@@ -1,10 +1,13 @@
-"""The two values that cross the judge boundary: what was asked, and what was decided."""
+"""The values that cross the judge boundary: what was asked, each poll's vote, and
+what was decided."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from .polling import Policy
 
 EXCERPT_CHARS = 300
 
@@ -18,33 +21,74 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 @dataclass(frozen=True)
 class JudgeRequest:
-    """One question to the judge: does ``output`` meet ``criterion``?"""
+    """One question to the judge: does ``output`` meet ``criterion``?
+
+    ``task`` picks the prompt (criterion, grounded, correct); ``inputs`` carries the
+    task's other texts (context, question, reference), all untrusted data."""
 
     output: str
     criterion: str
     threshold: float
+    task: str = "criterion"
+    inputs: tuple[tuple[str, str | None], ...] = ()
+    policy: Policy = field(default_factory=Policy)
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One poll: the judge's answer, its score, and the reason it gave."""
+
+    answer: str  # "YES" or "NO"
+    score: float  # what this poll adds to the verdict: 1/0, or its P(YES)
+    p_yes: float | None  # P(YES) at the answer position, where the backend showed it
+    reason: str
+    seed: int
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    attempts: int = 1
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The judge's decision on one request, with everything needed to explain it."""
 
-    passed: bool
-    score: float  # P(YES) renormalised over YES/NO at the answer position, 0..1
+    passed: bool  # score >= threshold (an UNSTABLE verdict says so separately)
+    score: float  # 0..1: P(YES), or the mean of the poll scores
     threshold: float
-    answer: str  # the judge's written answer, "YES" or "NO"
-    reasoning: str
+    answer: str  # the majority answer, "YES" or "NO"
+    reasoning: str  # the reason of a vote that agrees with the verdict
     criterion: str
     output: str
     judge_id: str  # backend, model name and model-file hash (or remote model name)
-    prompt_version: str  # template name and content hash
-    prompt_tokens: int
+    prompt_version: str  # template names, content hashes and reply mode
+    prompt_tokens: int  # summed over every call, retries included
     completion_tokens: int
-    latency_s: float
-    attempts: int = 1
+    latency_s: float  # wall time of the whole verdict
+    attempts: int = 1  # judge calls made, retries included
     cost_usd: float | None = None
     strategy: str = "single"
     cached: bool = False
+    votes: tuple[Vote, ...] = ()
+    # Wilson interval of the score at the policy's confidence; None for one-pass strategies.
+    interval: tuple[float, float] | None = None
+    confidence: float | None = None
+    unstable: bool = False  # the interval still straddles the threshold after max polls
+
+    @property
+    def polls(self) -> int:
+        return len(self.votes)
+
+    @property
+    def yes_votes(self) -> int:
+        return sum(v.answer == "YES" for v in self.votes)
+
+    @property
+    def outcome(self) -> str:
+        if self.unstable:
+            return "UNSTABLE"
+        return "PASS" if self.passed else "FAIL"
 
     @property
     def output_excerpt(self) -> str:
@@ -53,4 +97,6 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["output"] = self.output_excerpt
+        data["polls"] = self.polls
+        data["outcome"] = self.outcome
         return data

@@ -85,7 +85,9 @@ class FaultProxy:
     Faults: "401", "429", "500", "503" (that status, JSON error body); "stall" (hold the
     request for ``stall_seconds`` without answering); "drop" (send half a reply and
     close the connection); "html" (200 with an HTML page); "shape" (a well-formed
-    chat completion whose content is valid JSON of the wrong shape); "pass".
+    chat completion whose content is valid JSON of the wrong shape); "nologprobs" (forward,
+    then strip the logprobs from the reply, like a server that ignores the request);
+    "pass". Every request body is kept in ``bodies``.
     Faults listed in ``always`` repeat forever once the script is used up.
     """
 
@@ -96,6 +98,7 @@ class FaultProxy:
         self.always = always
         self.stall_seconds = stall_seconds
         self.requests: list[str] = []
+        self.bodies: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -123,6 +126,8 @@ class FaultProxy:
 
             def _post(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with proxy._lock:
+                    proxy.bodies.append(json.loads(body or b"{}"))
                 fault = proxy._next_fault()
                 if fault == "401":
                     # Like real providers, echo the key that was refused.
@@ -150,7 +155,7 @@ class FaultProxy:
                 elif fault == "shape":
                     self._reply(200, _chat_completion('{"verdict": true}'))
                 else:
-                    self._forward(body)
+                    self._forward(body, strip_logprobs=fault == "nologprobs")
 
             def _reply(self, status: int, body: bytes,
                        content_type: str = "application/json") -> None:
@@ -160,7 +165,7 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _forward(self, body: bytes) -> None:
+            def _forward(self, body: bytes, strip_logprobs: bool = False) -> None:
                 if proxy.upstream is None:
                     self._reply(502, b'{"error": {"message": "no upstream"}}')
                     return
@@ -176,6 +181,11 @@ class FaultProxy:
                     return
                 finally:
                     connection.close()
+                if strip_logprobs and upstream.status == 200:
+                    reply = json.loads(payload)
+                    for choice in reply.get("choices", []):
+                        choice.pop("logprobs", None)
+                    payload = json.dumps(reply).encode()
                 self._reply(upstream.status, payload,
                             upstream.getheader("Content-Type", "application/json"))
 

@@ -33,8 +33,8 @@ def test_pass_and_fail_with_readable_reasons(judged: pytest.Pytester) -> None:
         "*output:",
         "*Thanks for writing in! Could you send me your order number*",
         "*judge answered * (P(YES) = 0.*); reason:",
-        "*judge: llamacpp:smollm2-135m@sha256:b179c9523d0e, prompt criterion.v1@*, not cached, "
-        "*tokens, *s, 1 attempt(s)",
+        "*judge: llamacpp:smollm2-135m@sha256:b179c9523d0e, strategy logprob, prompt "
+        "criterion.v1@*+replies.v1@*#direct, not cached, *tokens, *s, 1 call(s)",
     ])
     # Plugin frames are hidden: the traceback points at the test's own line only.
     assert "pytest_llmjudge/" not in result.stdout.str()

@@ -73,9 +73,26 @@ def test_output_that_mentions_a_placeholder_is_not_expanded() -> None:
 def test_prompt_version_tracks_the_file_content() -> None:
     from importlib import resources
 
-    raw = resources.files("pytest_llmjudge").joinpath("prompts", "criterion.v1.txt").read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()[:10]
-    assert load("criterion.v1").version == f"criterion.v1@{digest}"
+    def digest(name: str) -> str:
+        raw = resources.files("pytest_llmjudge").joinpath("prompts", name).read_bytes()
+        return hashlib.sha256(raw).hexdigest()[:10]
+
+    # Both files a rendered prompt comes from, and the reply mode, are in its version.
+    replies = f"replies.v1@{digest('replies.v1.txt')}"
+    assert load("criterion.v1").version == (
+        f"criterion.v1@{digest('criterion.v1.txt')}+{replies}#direct")
+    assert load("grounded.v1", "cot").version == (
+        f"grounded.v1@{digest('grounded.v1.txt')}+{replies}#cot")
+
+
+def test_every_task_prompt_renders_in_every_reply_mode() -> None:
+    inputs = {"criterion": "C", "output": '"O"', "tag": "t", "context": '"X"',
+              "question_text": "null", "reference": "null"}
+    for task in ("criterion.v1", "grounded.v1", "correct.v1"):
+        for mode in ("direct", "cot"):
+            system, user = load(task, mode).render(**inputs)
+            assert '"answer"' in system.content and "{{" not in system.content + user.content
+            assert ('"reasoning"' in system.content) == (mode == "cot")
 
 
 def test_string_grammar_is_json_safe() -> None:

@@ -21,6 +21,7 @@ STUB_CONFTEST = """
     class StubBackend:
         judge_id = "stub:fixed"
         model_name = "stub"
+        supports_logprobs = True
 
         def __init__(self, text, probs=None):
             self.text, self.probs = text, probs
@@ -82,9 +83,25 @@ def test_score_comes_from_probabilities_when_the_backend_has_them(
     result.stdout.fnmatch_lines(["*score 0.420 < threshold 0.50*", "*courteous*"])
 
 
-def test_hard_answer_is_the_score_without_probabilities(pytester: pytest.Pytester) -> None:
+def test_single_strategy_scores_the_hard_answer(pytester: pytest.Pytester) -> None:
+    _stub(pytester, '{"answer": "NO", "reason": "curt"}', {"YES": 0.9, "NO": 0.1})
+    result = pytester.runpytest("--llmjudge-strategy=single")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*score 0.000 < threshold 0.50*", "*strategy single*"])
+
+
+def test_logprob_strategy_errors_when_a_reply_has_no_probabilities(
+    pytester: pytest.Pytester,
+) -> None:
+    # The backend claims probabilities but a reply comes without them: an error that
+    # names the way out, never a silent switch to the hard answer.
     _stub(pytester, '{"answer": "YES", "reason": "courteous"}')
-    pytester.runpytest().assert_outcomes(passed=1)
+    result = pytester.runpytest("--llmjudge-strategy=logprob")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "E   *LogprobsUnavailableError: strategy 'logprob' scores with P(YES), but stub:fixed "
+        "returned no log-probabilities*strategy='chainpoll'*",
+    ])
 
 
 def test_loading_the_plugin_imports_no_heavy_library(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def test_judges_through_a_real_server(remote: pytest.Pytester, judge_server: Jud
     result.stdout.fnmatch_lines([
         "llmjudge: backend litellm, model openai/judge*",
         "*judged assertion failed: score 0.* < threshold 1.00",
-        "*judge: litellm:openai/judge, prompt criterion.v1@*",
+        "*judge: litellm:openai/judge, strategy logprob, prompt criterion.v1@*",
     ])
 
 
@@ -227,12 +227,13 @@ def test_cost_is_recorded_where_the_price_is_known(judge_server: JudgeServer) ->
     assert unpriced._cost(response.model_copy(update={"model": "judge"})) is None
 
 
-def test_without_logprobs_the_score_is_the_hard_answer(
+def test_single_strategy_scores_the_hard_answer(
     remote: pytest.Pytester, judge_server: JudgeServer
 ) -> None:
     remote.makepyfile("""
         def test_hard(judge):
-            verdict = judge.evaluate("Thank you for asking!", "The reply is polite")
+            verdict = judge.evaluate("Thank you for asking!", "The reply is polite",
+                                     strategy="single")
             assert verdict.score in (0.0, 1.0)
             assert verdict.score == (1.0 if verdict.answer == "YES" else 0.0)
     """)
@@ -241,11 +242,13 @@ def test_without_logprobs_the_score_is_the_hard_answer(
     result.assert_outcomes(passed=1)
 
 
-@pytest.mark.parametrize(("concurrency", "expected_max"), [(1, 1), (4, 4)])
+@pytest.mark.parametrize(("concurrency", "expected_max", "strategy"),
+                         [(1, 1, "single"), (4, 4, "single"), (4, 4, "chainpoll")])
 def test_independent_calls_run_concurrently_up_to_the_limit(
     remote: pytest.Pytester, judge_server: JudgeServer, proxies: list[FaultProxy],
-    concurrency: int, expected_max: int,
+    concurrency: int, expected_max: int, strategy: str,
 ) -> None:
+    # With chainpoll, 8 verdicts of 3 polls each still keep at most 4 calls in flight.
     proxies.append(FaultProxy(judge_server.url))
     remote.makepyfile("""
         def test_batch(judge):
@@ -260,6 +263,7 @@ def test_independent_calls_run_concurrently_up_to_the_limit(
     """)
     result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}",
                               f"--llmjudge-concurrency={concurrency}",
+                              f"--llmjudge-strategy={strategy}", "--llmjudge-polls=3",
                               "--llmjudge-api-logprobs=false")
     result.assert_outcomes(passed=1)
     assert proxies[0].max_in_flight == expected_max

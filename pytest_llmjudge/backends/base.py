@@ -74,6 +74,9 @@ class CompletionRequest:
     # For choice fields: 0 takes the most probable answer; above 0 draws one (seeded).
     choice_temperature: float = 0.0
     seed: int = 0
+    # Whether the caller needs choice probabilities. A backend where they cost extra
+    # (a remote server computing top_logprobs) skips them when False.
+    logprobs: bool = True
     max_tokens: int = 160
     timeout: float = 120.0
 
@@ -96,6 +99,11 @@ class Backend(Protocol):
 
     @property
     def model_name(self) -> str: ...
+
+    @property
+    def supports_logprobs(self) -> bool:
+        """Whether replies can carry choice probabilities (decides strategy 'auto'; a
+        backend without this attribute is treated as having none)."""
 
     def complete(self, request: CompletionRequest) -> Completion: ...
 

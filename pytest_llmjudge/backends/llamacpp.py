@@ -101,6 +101,10 @@ class LlamaCppBackend:
         return self._model.name
 
     @property
+    def supports_logprobs(self) -> bool:
+        return True  # read straight from the logits
+
+    @property
     def judge_id(self) -> str:
         return f"llamacpp:{self._model.name}@sha256:{self._sha256[:12]}"
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import (
     BackendUnavailableError,
+    ContextOverflowError,
     JudgeConfigError,
     JudgeError,
     JudgeTimeoutError,
@@ -62,6 +63,7 @@ class LiteLLMBackend:
         # rest of the session quickly. Cleared by the next success.
         self._unreachable = False
         self._lock = threading.Lock()
+        self._negotiating = threading.Lock()
         if self._router is None and len(self._bases) > 1:
             self._router = self._litellm.Router(
                 model_list=[
@@ -78,6 +80,12 @@ class LiteLLMBackend:
     @property
     def model_name(self) -> str:
         return self._model
+
+    @property
+    def supports_logprobs(self) -> bool:
+        # Whether this server really returns them is only known from a reply; a
+        # strategy that needs them errors on the first reply without them.
+        return self._logprobs
 
     @property
     def judge_id(self) -> str:
@@ -156,9 +164,24 @@ class LiteLLMBackend:
     # -- one judge call ---------------------------------------------------------------
     def complete(self, request: CompletionRequest) -> Completion:
         deadline = time.monotonic() + request.timeout
-        formats = (self._format,) if self._format else _FORMATS
+        if self._format is None:
+            # Concurrent first calls (polls of one verdict) wait for one of them to learn
+            # the server's format, instead of each paying for the rejected ones.
+            with self._negotiating:
+                if self._format is None:
+                    return self._negotiate(request, deadline)
+        try:
+            response = self._call_with_retries(request, self._format, deadline)
+        except _FormatRejectedError as err:
+            raise BackendUnavailableError(
+                f"{self.servers} now rejects the structured-output format {self._format} it "
+                f"accepted before: {_describe(err.cause, self._key)}"
+            ) from None
+        return completion_from(response, request.reply, self._cost(response))
+
+    def _negotiate(self, request: CompletionRequest, deadline: float) -> Completion:
         last: Exception | None = None
-        for fmt in formats:
+        for fmt in _FORMATS:
             try:
                 response = self._call_with_retries(request, fmt, deadline)
             except _FormatRejectedError as err:
@@ -169,7 +192,7 @@ class LiteLLMBackend:
             return completion_from(response, request.reply, self._cost(response))
         raise BackendUnavailableError(
             f"{self.servers} rejected every structured-output format "
-            f"({', '.join(formats)}); last error: {_describe(last, self._key)}"
+            f"({', '.join(_FORMATS)}); last error: {_describe(last, self._key)}"
         )
 
     def _call_with_retries(self, request: CompletionRequest, fmt: str, deadline: float) -> Any:
@@ -227,9 +250,10 @@ class LiteLLMBackend:
                 f"{_describe(err, self._key)}; check the API key in the environment"
             ) from None
         except litellm.ContextWindowExceededError as err:
-            raise JudgeConfigError(
-                f"the judge prompt does not fit {self._model!r}'s context window: "
-                f"{_describe(err, self._key)}; shorten the output or use a longer-context model"
+            raise ContextOverflowError(
+                f"the judge prompt does not fit {self._model!r}'s context window "
+                f"({_describe(err, self._key)}); shorten the output or context, or use a "
+                "longer-context model (nothing is truncated silently)"
             ) from None
         except (litellm.BadRequestError, litellm.NotFoundError,
                 litellm.UnprocessableEntityError) as err:
@@ -257,7 +281,7 @@ class LiteLLMBackend:
             num_retries=0,  # litellm's retries: ours replace them
             max_retries=0,  # the OpenAI SDK's own retries, likewise
         )
-        if self._logprobs:
+        if self._logprobs and request.logprobs:
             kwargs.update(logprobs=True, top_logprobs=20)
         schema = _wire_schema(request.reply.json_schema())
         if fmt == "json_schema":

@@ -1,0 +1,71 @@
+"""What a judged verdict says about itself: the lines of a failure message."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .verdict import Verdict
+
+_WRAP = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
+
+
+def headline(verdict: Verdict) -> str:
+    if verdict.unstable:
+        low, high = verdict.interval or (0.0, 1.0)
+        return (
+            f"judged assertion UNSTABLE: score {verdict.score:.3f}, but its "
+            f"{_pct(verdict.confidence)} interval {low:.2f}-{high:.2f} still straddles the "
+            f"threshold {verdict.threshold:.2f} after {verdict.polls} polls (the maximum)"
+        )
+    outcome = "passed" if verdict.passed else "failed"
+    relation = ">=" if verdict.passed else "<"
+    line = (f"judged assertion {outcome}: score {verdict.score:.3f} {relation} "
+            f"threshold {verdict.threshold:.2f}")
+    if verdict.interval is not None:
+        low, high = verdict.interval
+        line += f" ({_pct(verdict.confidence)} interval {low:.2f}-{high:.2f})"
+    return line
+
+
+def explain(verdict: Verdict) -> list[str]:
+    """Criterion, output, score against threshold, the votes and their reasons, judge."""
+    lines = [
+        headline(verdict),
+        f"  criterion: {verdict.criterion}",
+        "  output:",
+        *(_WRAP.fill(line) if line.strip() else "" for line in
+          verdict.output_excerpt.splitlines()),
+    ]
+    if verdict.polls <= 1:
+        p_yes = verdict.votes[0].p_yes if verdict.votes else None
+        shown = f" (P(YES) = {p_yes:.3f})" if p_yes is not None else ""
+        lines += [f"  judge answered {verdict.answer}{shown}; reason:",
+                  _WRAP.fill(verdict.reasoning)]
+    else:
+        lines += _votes(verdict)
+    lines.append(
+        f"  judge: {verdict.judge_id}, strategy {verdict.strategy}, prompt "
+        f"{verdict.prompt_version}, {'from cache' if verdict.cached else 'not cached'}, "
+        f"{verdict.prompt_tokens}+{verdict.completion_tokens} tokens, "
+        f"{verdict.latency_s:.2f}s, {verdict.attempts} call(s)"
+    )
+    return lines
+
+
+def _votes(verdict: Verdict) -> list[str]:
+    side = "YES" if verdict.passed else "NO"
+    tally = f"  votes: {verdict.yes_votes}/{verdict.polls} YES ({verdict.strategy}"
+    if verdict.strategy == "weighted":
+        tally += ", each scored by its P(YES)"
+    lines = [tally + f"); a reason for {side}:", _WRAP.fill(verdict.reasoning)]
+    dissent = [(i, v) for i, v in enumerate(verdict.votes, 1) if v.answer != side]
+    if dissent:
+        lines.append(f"  dissenting votes ({len(dissent)}):")
+        for index, vote in dissent:
+            p = f", P(YES) = {vote.p_yes:.2f}" if vote.p_yes is not None else ""
+            lines.append(_WRAP.fill(f"poll {index}: {vote.answer}{p}: {vote.reason}"))
+    return lines
+
+
+def _pct(confidence: float | None) -> str:
+    return f"{(confidence or 0.0) * 100:g}%"
