@@ -53,11 +53,14 @@ def items(limit: int) -> dict[str, list[tuple[str, str, bool]]]:
 
 
 def template(path: str) -> prompts.PromptTemplate:
+    """A candidate criterion template file, rendered in the shipped direct reply mode.
+    A file without {{reply_format}} / {{question}} placeholders is used as written."""
     raw = Path(path).read_text()
     parts = prompts._SECTION.split(raw)
-    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
-    return prompts.PromptTemplate(Path(path).stem, Path(path).name, sections["system"].strip(),
-                                  sections["user"].strip())
+    sections = {k: v.strip() for k, v in zip(parts[1::2], parts[2::2], strict=True)}
+    sections.setdefault("question", "")
+    task = prompts.PromptFile(Path(path).stem, Path(path).name, sections)
+    return prompts.PromptTemplate(task, prompts.load_file(prompts.REPLIES), "direct")
 
 
 def main() -> None:
@@ -78,7 +81,8 @@ def run(model: str, prompt_paths: list[str], data: dict[str, list[tuple[str, str
     backend = create_backend(settings)
     for path in prompt_paths:
         judge = Judge(backend, settings)
-        judge.template = template(path)
+        candidate = template(path)
+        judge.template = lambda request, mode, t=candidate: t  # type: ignore[method-assign]
         for name, rows in data.items():
             if name not in sets:
                 continue

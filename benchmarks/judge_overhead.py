@@ -64,8 +64,9 @@ def main() -> None:
                 plugin_tokens.append(verdict.completion_tokens)
             for case in CASES:
                 shown = json.dumps(case.output, ensure_ascii=False)
-                messages = judge.template.render(criterion=case.criterion, output=shown,
-                                                 tag=untrusted_tag(case.output))
+                messages = judge.template(make_request(case.output, case.criterion, None, 0.5),
+                                          "direct").render(
+                    criterion=case.criterion, output=shown, tag=untrusted_tag(case.output))
                 t0 = time.perf_counter()
                 reply = llm.create_chat_completion(
                     messages=[{"role": m.role, "content": m.content} for m in messages],
