@@ -80,8 +80,9 @@ def run(args: argparse.Namespace) -> None:
     if out.exists():
         done = {(r["dataset"], r["id"], r["label"], r["seed"])
                 for r in map(json.loads, out.read_text().splitlines())}
-    settings = {seed: Settings(model=args.model, seed=seed, n_threads=args.threads)
-                for seed in args.seeds}
+    # No per-call deadline: a benchmark may be paused (SIGSTOP) to free the machine.
+    settings = {seed: Settings(model=args.model, seed=seed, n_threads=args.threads,
+                               timeout=1e6) for seed in args.seeds}
     backend = create_backend(settings[args.seeds[0]])
     judges = {seed: Judge(backend, s) for seed, s in settings.items()}
     if args.pass_ == "direct":
@@ -118,7 +119,8 @@ def auroc(scores: list[float], labels: list[bool]) -> float:
     return sum(pairs) / len(pairs) if pairs else float("nan")
 
 
-def decide(votes: list[dict[str, Any]], strategy: str, adaptive: bool) -> dict[str, Any]:
+def decide(votes: list[dict[str, Any]], strategy: str, adaptive: bool,
+           confidence: float = CONFIDENCE) -> dict[str, Any]:
     """One strategy's verdict from recorded polls, by the library's own rule."""
     if strategy == "single":
         scores = [1.0 if votes[0]["answer"] == "YES" else 0.0]
@@ -133,7 +135,7 @@ def decide(votes: list[dict[str, Any]], strategy: str, adaptive: bool) -> dict[s
     if strategy in ("chainpoll", "weighted"):
         used = MIN_POLLS if adaptive else len(scores)
         while True:
-            decision = settle(scores[:used], THRESHOLD, CONFIDENCE)
+            decision = settle(scores[:used], THRESHOLD, confidence)
             if (adaptive and decision.settled) or used >= len(scores):
                 break
             used += 1
@@ -160,21 +162,25 @@ def summary(paths: list[str]) -> None:
         keys = sorted(by_seed[seeds[0]])
         # Flip rate over the items judged with both seeds (a second seed may cover fewer).
         twice = [k for k in keys if len(seeds) > 1 and k in by_seed[seeds[1]]]
-        combos = ([("single", False), ("logprob", False)] if pass_ == "direct" else
-                  [(s, a) for s in ("chainpoll", "weighted") for a in (False, True)])
-        for strategy, adaptive in combos:
-            first = [decide(by_seed[seeds[0]][k]["votes"], strategy, adaptive) for k in keys]
+        combos = ([("single", False, CONFIDENCE), ("logprob", False, CONFIDENCE)]
+                  if pass_ == "direct" else
+                  [(s, a, c) for s in ("chainpoll", "weighted") for a in (False, True)
+                   for c in (0.9, 0.8)])
+        for strategy, adaptive, confidence in combos:
+            first = [decide(by_seed[seeds[0]][k]["votes"], strategy, adaptive, confidence)
+                     for k in keys]
             labels = [k[1] for k in keys]
             flips = "-"
             if twice:
-                pairs = [(decide(by_seed[seeds[0]][k]["votes"], strategy, adaptive),
-                          decide(by_seed[seeds[1]][k]["votes"], strategy, adaptive))
+                pairs = [(decide(by_seed[seeds[0]][k]["votes"], strategy, adaptive, confidence),
+                          decide(by_seed[seeds[1]][k]["votes"], strategy, adaptive, confidence))
                          for k in twice]
                 rate = statistics.mean(a["passed"] != b["passed"] for a, b in pairs)
                 flips = f"{rate:.3f} (n={len(twice)})"
             acc = statistics.mean(d["passed"] == y for d, y in zip(first, labels, strict=True))
-            print(f"| {model} | {dataset.split('_')[0]} | {strategy} | "
-                  f"{'adaptive' if adaptive else 'fixed'} | {len(keys)} | "
+            polling = "-" if pass_ == "direct" else (
+                f"{'adaptive' if adaptive else 'fixed'} @{confidence:g}")
+            print(f"| {model} | {dataset.split('_')[0]} | {strategy} | {polling} | {len(keys)} | "
                   f"{auroc([d['score'] for d in first], labels):.3f} | {acc:.3f} | "
                   f"{statistics.mean(d['calls'] for d in first):.2f} | "
                   f"{statistics.mean(d['tokens'] for d in first):.0f} | "

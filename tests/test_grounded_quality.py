@@ -89,9 +89,11 @@ def test_correctness_by_world_knowledge_ranks_the_true_answer_first(judge: Judge
 @pytest.mark.parametrize("strategy", ["chainpoll", "weighted"])
 def test_polled_strategies_decide_a_clear_case(judge: Judge, strategy: str) -> None:
     # An invented cause and date, against a short news paragraph: the chain-of-thought
-    # polls must come down on NO and settle without being UNSTABLE.
+    # polls must come down on NO. (Whether they also settle is the stopping rule's call:
+    # one dissent in five leaves the 90% interval across 0.5, and the verdict UNSTABLE.)
     case = next(c for c in GROUNDING if c.name == "summary-invented-cause")
     verdict = _grounded(judge, case, Policy(strategy=strategy))
     assert verdict.strategy == strategy and 3 <= verdict.polls <= 5
-    assert not verdict.passed and not verdict.unstable, [
+    assert not verdict.passed and verdict.answer == "NO", [
         (v.answer, v.p_yes, v.reason) for v in verdict.votes]
+    assert 2 * verdict.yes_votes < verdict.polls

@@ -61,6 +61,15 @@ def test_precedence_cli_ini_env_default(
         (["--llmjudge-retries=-1"], "*--llmjudge-retries*below 0*"),
         (["--llmjudge-api-logprobs=maybe"], "*--llmjudge-api-logprobs*not a boolean*"),
         (["--llmjudge-api-base=localhost:8080"], "*--llmjudge-api-base*not an http(s) URL*"),
+        (["--llmjudge-strategy=majority"], "*--llmjudge-strategy: unknown strategy 'majority'; "
+                                           "valid strategies: auto, single, logprob, "
+                                           "chainpoll, weighted*"),
+        (["--llmjudge-polls=0"], "*--llmjudge-polls: polls='0': a verdict needs at least 1*"),
+        (["--llmjudge-confidence=1"], "*--llmjudge-confidence: confidence='1' is outside (0, 1)*"),
+        (["--llmjudge-confidence=0"], "*--llmjudge-confidence: confidence='0' is outside (0, 1)*"),
+        (["--llmjudge-unstable=ignore"], "*--llmjudge-unstable*use one of fail, warn, error*"),
+        (["--llmjudge-polls=3", "--llmjudge-min-polls=4"],
+         "*llmjudge_min_polls=4 is above llmjudge_polls=3 (the maximum)*"),
     ],
 )
 def test_bad_values_are_usage_errors(
@@ -70,6 +79,18 @@ def test_bad_values_are_usage_errors(
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_polls_alone_lowers_the_default_minimum(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        from pytest_llmjudge.session import session_key
+
+        def test_policy(request):
+            policy = request.config.stash[session_key].settings.policy
+            assert (policy.polls, policy.min_polls, policy.strategy) == (2, 2, "chainpoll")
+    """)
+    pytester.runpytest("--llmjudge-polls=2", "--llmjudge-strategy=chainpoll").assert_outcomes(
+        passed=1)
 
 
 def test_bad_ini_and_env_values_name_their_source(
