@@ -7,6 +7,13 @@ from dataclasses import dataclass
 
 RETURN_DAYS = 30
 
+# The help-centre page the bot's return answers must stay grounded in.
+RETURN_POLICY = (
+    f"Returns: unworn items can be returned within {RETURN_DAYS} days of delivery for a full "
+    "refund. Return labels are free: print one from your account page. Parcels can be "
+    "dropped off at any post office. Sale items can be exchanged but not refunded."
+)
+
 
 @dataclass(frozen=True)
 class Intent:

@@ -6,9 +6,9 @@ read their failure messages to see what a judged failure explains.
 
 from __future__ import annotations
 
-from support_bot import SupportBot
+from support_bot import RETURN_POLICY, SupportBot
 
-from pytest_llmjudge import JudgeFixture, assert_judged
+from pytest_llmjudge import JudgeFixture, assert_grounded, assert_judged
 
 
 def test_order_status_asks_for_the_order_number(bot: SupportBot) -> None:
@@ -19,6 +19,13 @@ def test_order_status_asks_for_the_order_number(bot: SupportBot) -> None:
 def test_returns_mention_the_30_day_window(bot: SupportBot) -> None:
     reply = bot.answer("How do I return my shoes?")
     assert_judged(reply, "The reply mentions the 30-day return window")
+
+
+def test_return_answer_is_grounded_in_the_policy(bot: SupportBot) -> None:
+    # Every claim in the reply must be supported by the help-centre page: an invented
+    # fee or deadline would fail here even if the reply read well.
+    question = "How do I return my shoes?"
+    assert_grounded(bot.answer(question), context=RETURN_POLICY, question=question)
 
 
 def test_late_delivery_gets_an_apology(bot: SupportBot) -> None:
