@@ -58,8 +58,12 @@ class Judge:
     def __init__(self, backend: Backend, settings: Settings) -> None:
         self.backend = backend
         self.settings = settings
-        # One cap on calls in flight, however they nest (a batch of polled verdicts).
-        self._slots = threading.BoundedSemaphore(settings.concurrency)
+        # One cap on calls in flight, however they nest (a batch of polled verdicts). A
+        # backend that serves one call at a time (a local model) says so, and its calls
+        # are then made in turn instead of queueing threads on its lock.
+        self.parallel = max(1, min(settings.concurrency,
+                                   getattr(backend, "max_parallel_calls", settings.concurrency)))
+        self._slots = threading.BoundedSemaphore(self.parallel)
 
     @property
     def supports_logprobs(self) -> bool:
@@ -95,7 +99,7 @@ class Judge:
 
         messages, untrusted = self.render(request, mode)
         spec = REPLIES[mode]
-        started = time.perf_counter()
+        busy = 0.0  # time in backend calls, not waiting for a free slot
         attempts = prompt_tokens = completion_tokens = 0
         costs: list[float] = []
         completion: Completion | None = None
@@ -111,6 +115,7 @@ class Judge:
                     temperature = (POLL_TEMPERATURE if sampled else
                                    0.0 if attempts == 1 else RETRY_TEMPERATURE)
                     with self._slots:
+                        started = time.perf_counter()
                         completion = self.backend.complete(CompletionRequest(
                             messages=messages,
                             reply=spec,
@@ -123,6 +128,7 @@ class Judge:
                             max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1),
                             timeout=self.settings.timeout,
                         ))
+                        busy += time.perf_counter() - started
                     prompt_tokens += completion.prompt_tokens
                     completion_tokens += completion.completion_tokens
                     if completion.cost_usd is not None:
@@ -148,7 +154,7 @@ class Judge:
             seed=seed,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            latency_s=time.perf_counter() - started,
+            latency_s=busy,
             attempts=attempts,
             cost_usd=sum(costs) if costs else None,
         )
@@ -169,9 +175,9 @@ def evaluate_many(judge: Judge, requests: Sequence[JudgeRequest]) -> list[Verdic
     The first judge error is raised once all calls have ended."""
     from concurrent.futures import ThreadPoolExecutor
 
-    if len(requests) <= 1 or judge.settings.concurrency == 1:
+    if len(requests) <= 1 or judge.parallel == 1:
         return [judge.evaluate(r) for r in requests]
-    workers = min(judge.settings.concurrency, len(requests))
+    workers = min(judge.parallel, len(requests))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmjudge") as pool:
         futures = [pool.submit(judge.evaluate, r) for r in requests]
     return [f.result() for f in futures]

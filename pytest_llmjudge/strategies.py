@@ -74,7 +74,7 @@ def _draw(judge: Judge, request: JudgeRequest, indexes: range, need_probs: bool)
         return judge.poll(request, mode="cot", index=index, sampled=True,
                           need_probs=need_probs, strategy="weighted" if need_probs else "")
 
-    workers = min(judge.settings.concurrency, len(indexes))
+    workers = min(judge.parallel, len(indexes))
     if workers <= 1:
         return [one(i) for i in indexes]
     from concurrent.futures import ThreadPoolExecutor

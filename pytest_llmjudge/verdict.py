@@ -45,7 +45,7 @@ class Vote:
     seed: int
     prompt_tokens: int
     completion_tokens: int
-    latency_s: float
+    latency_s: float  # in backend calls, retries included; not waiting for a slot
     attempts: int = 1
     cost_usd: float | None = None
 

@@ -93,6 +93,9 @@ class Completion:
 
 @runtime_checkable
 class Backend(Protocol):
+    """A judge backend. Optional attribute: ``max_parallel_calls`` (an int), for a backend
+    that serves fewer calls at once than ``llmjudge_concurrency`` (a local model: 1)."""
+
     @property
     def judge_id(self) -> str:
         """Backend, model name and model identity (file hash or remote model name)."""

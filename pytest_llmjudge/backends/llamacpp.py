@@ -105,6 +105,10 @@ class LlamaCppBackend:
         return True  # read straight from the logits
 
     @property
+    def max_parallel_calls(self) -> int:
+        return 1  # one llama.cpp context holds one sequence
+
+    @property
     def judge_id(self) -> str:
         return f"llamacpp:{self._model.name}@sha256:{self._sha256[:12]}"
 
