@@ -36,7 +36,8 @@ class JudgeAssertionError(AssertionError):
 def build_request(session: JudgeSession, item: pytest.Item | None, output: object,
                   criterion: object, threshold: object | None, where: str,
                   policy_keywords: dict[str, Any], task: str = "criterion",
-                  inputs: Sequence[tuple[str, str | None]] = ()) -> JudgeRequest:
+                  inputs: Sequence[tuple[str, str | None]] = (),
+                  scale: object = None) -> JudgeRequest:
     """Arguments checked and merged with the marker and the settings."""
     policy = session.settings.policy
     marker = item.get_closest_marker(MARKER) if item is not None else None
@@ -53,7 +54,7 @@ def build_request(session: JudgeSession, item: pytest.Item | None, output: objec
             threshold = marked_threshold
     policy = make_policy(policy, policy_keywords, where)
     return make_request(output, criterion, threshold, session.settings.threshold,
-                        task=task, inputs=inputs, policy=policy)
+                        task=task, inputs=inputs, policy=policy, scale=scale)
 
 
 def conclude(verdict: Verdict, request: JudgeRequest) -> Verdict:
@@ -74,12 +75,13 @@ def conclude(verdict: Verdict, request: JudgeRequest) -> Verdict:
 def _assert(where: str, output: object, criterion: object, threshold: object | None,
             policy_keywords: dict[str, Any], task: str = "criterion",
             inputs: Sequence[tuple[str, str | None]] = (),
-            context: tuple[JudgeSession, pytest.Item | None] | None = None) -> Verdict:
+            context: tuple[JudgeSession, pytest.Item | None] | None = None,
+            scale: object = None) -> Verdict:
     __tracebackhide__ = True
     try:
         session, item = context or running()
         request = build_request(session, item, output, criterion, threshold, where,
-                                policy_keywords, task, inputs)
+                                policy_keywords, task, inputs, scale)
         verdict = session.evaluate(item, request)
     except JudgeError as err:
         # Re-raised without the plugin's inner frames: the user needs the message and the
@@ -102,18 +104,20 @@ def _text(value: object, name: str, helper: str, optional: bool = False) -> str 
 def assert_judged(output: object, criterion: str, *, threshold: float | None = None,
                   strategy: str | None = None, polls: int | None = None,
                   min_polls: int | None = None, confidence: float | None = None,
-                  unstable: str | None = None) -> Verdict:
+                  unstable: str | None = None, scale: int | None = None) -> Verdict:
     """Assert that the judge finds ``output`` meets ``criterion``.
 
     Fails with an explanation when the score is below the threshold (or the polled
     verdict is UNSTABLE, by default). Raises a JudgeError (the test ends as ERROR)
     when judging itself could not happen. Keywords left out come from
-    ``@pytest.mark.llmjudge`` and then the settings.
+    ``@pytest.mark.llmjudge`` and then the settings. ``scale=5`` asks for a 1..5
+    rating instead of YES/NO; the score is then the rating mapped onto 0..1 (the
+    expected rating under ``logprob``).
     """
     __tracebackhide__ = True
     return _assert("assert_judged()", output, criterion, threshold, dict(
         strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
-        unstable=unstable))
+        unstable=unstable), scale=scale)
 
 
 def assert_grounded(answer: object, *, context: str, question: str | None = None,
@@ -163,8 +167,9 @@ async def assert_judged_async(output: object, criterion: str, *,
         context = running()
     except JudgeError as err:
         raise err.with_traceback(None) from None
+    scale = policy.pop("scale", None)
     return await asyncio.to_thread(_assert, "assert_judged_async()", output, criterion,
-                                   threshold, policy, "criterion", (), context)
+                                   threshold, policy, "criterion", (), context, scale)
 
 
 class JudgeFixture:
@@ -180,14 +185,14 @@ class JudgeFixture:
         return self._session.judge.backend.judge_id
 
     def evaluate(self, output: object, criteria: str, *, threshold: float | None = None,
-                 **policy: Any) -> Verdict:
+                 scale: int | None = None, **policy: Any) -> Verdict:
         """Judge without asserting; returns the Verdict (``verdict.passed``,
-        ``verdict.unstable``, ``verdict.votes``). Takes the policy keywords of
-        assert_judged (strategy, polls, min_polls, confidence)."""
+        ``verdict.unstable``, ``verdict.votes``). Takes the keywords of assert_judged
+        (strategy, polls, min_polls, confidence, scale)."""
         __tracebackhide__ = True
         try:
             request = build_request(self._session, self._item, output, criteria, threshold,
-                                    "judge.evaluate()", policy)
+                                    "judge.evaluate()", policy, scale=scale)
             return self._session.evaluate(self._item, request)
         except JudgeError as err:
             raise err.with_traceback(None) from None
@@ -205,15 +210,17 @@ class JudgeFixture:
             raise err.with_traceback(None) from None
 
     async def aevaluate(self, output: object, criteria: str, *,
-                        threshold: float | None = None, **policy: Any) -> Verdict:
+                        threshold: float | None = None, scale: int | None = None,
+                        **policy: Any) -> Verdict:
         """``evaluate`` for async tests, off the event loop."""
         import asyncio
 
         return await asyncio.to_thread(self.evaluate, output, criteria, threshold=threshold,
-                                       **policy)
+                                       scale=scale, **policy)
 
     def assert_judged(self, output: object, criteria: str, *,
-                      threshold: float | None = None, **policy: Any) -> Verdict:
+                      threshold: float | None = None, scale: int | None = None,
+                      **policy: Any) -> Verdict:
         __tracebackhide__ = True
         return _assert("judge.assert_judged()", output, criteria, threshold, policy,
-                       context=(self._session, self._item))
+                       context=(self._session, self._item), scale=scale)

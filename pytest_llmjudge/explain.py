@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from .schema import choice_value
 from .verdict import Verdict
 
 _WRAP = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
@@ -38,9 +39,13 @@ def explain(verdict: Verdict) -> list[str]:
     ]
     if verdict.polls <= 1:
         p_yes = verdict.votes[0].p_yes if verdict.votes else None
-        shown = f" (P(YES) = {p_yes:.3f})" if p_yes is not None else ""
-        lines += [f"  judge answered {verdict.answer}{shown}; reason:",
-                  _WRAP.fill(verdict.reasoning)]
+        if verdict.scale is None:
+            shown = f" (P(YES) = {p_yes:.3f})" if p_yes is not None else ""
+            lines.append(f"  judge answered {verdict.answer}{shown}; reason:")
+        else:
+            shown = f" (expected rating {p_yes:.3f} on 0..1)" if p_yes is not None else ""
+            lines.append(f"  judge rated {verdict.answer} of {verdict.scale}{shown}; reason:")
+        lines.append(_WRAP.fill(verdict.reasoning))
     else:
         lines += _votes(verdict)
     lines.append(
@@ -53,16 +58,25 @@ def explain(verdict: Verdict) -> list[str]:
 
 
 def _votes(verdict: Verdict) -> list[str]:
-    side = "YES" if verdict.passed else "NO"
-    tally = f"  votes: {verdict.yes_votes}/{verdict.polls} YES ({verdict.strategy}"
+    if verdict.scale is None:
+        side = "YES" if verdict.passed else "NO"
+        tally = f"  votes: {verdict.yes_votes}/{verdict.polls} YES ({verdict.strategy}"
+        dissent = [(i, v) for i, v in enumerate(verdict.votes, 1) if v.answer != side]
+    else:
+        side = "passing" if verdict.passed else "failing"
+        ratings = ", ".join(v.answer for v in verdict.votes)
+        tally = f"  ratings of {verdict.scale}: {ratings} ({verdict.strategy}"
+        dissent = [(i, v) for i, v in enumerate(verdict.votes, 1)
+                   if (choice_value(v.answer, verdict.scale) >= verdict.threshold)
+                   != verdict.passed]
     if verdict.strategy == "weighted":
-        tally += ", each scored by its P(YES)"
+        tally += ", each scored by its probabilities"
     lines = [tally + f"); a reason for {side}:", _WRAP.fill(verdict.reasoning)]
-    dissent = [(i, v) for i, v in enumerate(verdict.votes, 1) if v.answer != side]
     if dissent:
         lines.append(f"  dissenting votes ({len(dissent)}):")
         for index, vote in dissent:
-            p = f", P(YES) = {vote.p_yes:.2f}" if vote.p_yes is not None else ""
+            label = "P(YES)" if verdict.scale is None else "expected"
+            p = f", {label} = {vote.p_yes:.2f}" if vote.p_yes is not None else ""
             lines.append(_WRAP.fill(f"poll {index}: {vote.answer}{p}: {vote.reason}"))
     return lines
 

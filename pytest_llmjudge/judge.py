@@ -16,7 +16,7 @@ from .backends.base import Backend, Completion, CompletionRequest
 from .errors import JudgeConfigError, JudgeReplyError, LogprobsUnavailableError
 from .polling import Policy, poll_seed
 from .prompts import Message, PromptTemplate, load, untrusted_tag
-from .schema import REPLIES, JudgeReply, parse_reply
+from .schema import SCALE_POINTS, JudgeReply, choice_value, parse_reply, reply_spec
 from .settings import Settings, parse_threshold
 from .verdict import JudgeRequest, Verdict, Vote
 
@@ -32,7 +32,7 @@ POLL_TEMPERATURE = 0.7
 def make_request(output: object, criterion: object, threshold: object | None,
                  default_threshold: float, *, task: str = "criterion",
                  inputs: Sequence[tuple[str, str | None]] = (),
-                 policy: Policy | None = None) -> JudgeRequest:
+                 policy: Policy | None = None, scale: object = None) -> JudgeRequest:
     """Check the arguments of a judged assertion; bad ones are errors, never verdicts."""
     if not isinstance(output, str):
         raise JudgeConfigError(
@@ -51,7 +51,23 @@ def make_request(output: object, criterion: object, threshold: object | None,
         )
     value = default_threshold if threshold is None else parse_threshold(threshold)
     return JudgeRequest(output=output, criterion=criterion.strip(), threshold=value,
-                        task=task, inputs=tuple(inputs), policy=policy or Policy())
+                        task=task, inputs=tuple(inputs), policy=policy or Policy(),
+                        scale=_scale(scale, task))
+
+
+def _scale(raw: object, task: str) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw not in SCALE_POINTS:
+        raise JudgeConfigError(
+            f"scale={raw!r} is not a rating scale; use a whole number of points from "
+            f"{SCALE_POINTS.start} to {SCALE_POINTS.stop - 1}, e.g. scale=5, or leave it out "
+            "for a YES/NO judgment"
+        )
+    if task != "criterion":
+        raise JudgeConfigError(
+            f"scale= applies to assert_judged; {task} judgments are YES/NO questions")
+    return raw
 
 
 class Judge:
@@ -77,7 +93,8 @@ class Judge:
         return run(self, request)
 
     def template(self, request: JudgeRequest, mode: str) -> PromptTemplate:
-        return load(TASK_PROMPTS[request.task], mode)
+        return load(TASK_PROMPTS[request.task],
+                    mode if request.scale is None else f"{mode} scale")
 
     def render(self, request: JudgeRequest, mode: str) -> tuple[list[Message], tuple[str, ...]]:
         """The messages, and the untrusted texts inside them. Every text under test is
@@ -89,7 +106,8 @@ class Judge:
             # A missing optional text (no question, no reference) is shown as null.
             shown[name] = "null" if text is None else json.dumps(text, ensure_ascii=False)
         messages = self.template(request, mode).render(
-            criterion=request.criterion, tag=untrusted_tag(request.output), **shown)
+            criterion=request.criterion, tag=untrusted_tag(request.output),
+            points=str(request.scale or ""), **shown)
         return messages, tuple(v for v in shown.values() if v != "null")
 
     def poll(self, request: JudgeRequest, *, mode: str, index: int, sampled: bool,
@@ -98,7 +116,8 @@ class Judge:
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
         messages, untrusted = self.render(request, mode)
-        spec = REPLIES[mode]
+        spec = reply_spec(mode, request.scale)
+        choice = "answer" if request.scale is None else "rating"
         busy = 0.0  # time in backend calls, not waiting for a free slot
         attempts = prompt_tokens = completion_tokens = 0
         costs: list[float] = []
@@ -140,12 +159,14 @@ class Judge:
                 "Raise llmjudge_max_tokens or llmjudge_retries, or use a larger judge model"
             ) from None
         assert completion is not None and reply is not None
-        probs = completion.choice_probs.get("answer")
-        p_yes = float(probs["YES"]) if probs else None
+        probs = completion.choice_probs.get(choice)
+        # P(YES), or the expected rating mapped onto 0..1.
+        p_yes = (sum(p * choice_value(c, request.scale) for c, p in probs.items())
+                 if probs else None)
         if need_probs and p_yes is None:
             raise LogprobsUnavailableError(no_logprobs_message(
                 self.backend.judge_id, strategy or request.policy.strategy))
-        hard = 1.0 if reply.answer == "YES" else 0.0
+        hard = choice_value(reply.answer, request.scale)
         return Vote(
             answer=reply.answer,
             score=p_yes if need_probs and p_yes is not None else hard,

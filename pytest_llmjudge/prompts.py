@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-_SECTION = re.compile(r"^### ([a-z ]+)\n", re.MULTILINE)
+_SECTION = re.compile(r"^### ([a-z ]+)\n", re.MULTILINE)  # e.g. "### scale question"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 REPLIES = "replies.v1"
 
@@ -53,8 +53,10 @@ class PromptTemplate:
         return f"{self.task.version}+{self.replies.version}#{self.mode}"
 
     def render(self, **values: str) -> list[Message]:
-        values = {**values, "reply_format": self.replies.section(self.mode),
-                  "question": self.task.section("question")}
+        # A rating mode ("direct scale") asks the task's rating question instead.
+        question = "scale question" if self.mode.endswith(" scale") else "question"
+        values = {**values, "reply_format": _fill(self.replies.section(self.mode), values),
+                  "question": _fill(self.task.section(question), values)}
         return [
             Message("system", _fill(self.task.section("system"), values)),
             Message("user", _fill(self.task.section("user"), values)),

@@ -35,6 +35,30 @@ COT_REPLY = ReplySpec(fields=(
     ANSWER,
 ))
 REPLIES = {"direct": DIRECT_REPLY, "cot": COT_REPLY}
+SCALE_POINTS = range(3, 10)  # "10" would share its first token with "1"
+
+
+def rating_field(points: int) -> ChoiceField:
+    """A Likert rating "1".."points", written as a string so it is read like an answer."""
+    return ChoiceField("rating", {str(i): (str(i),) for i in range(1, points + 1)})
+
+
+def reply_spec(mode: str, scale: int | None = None) -> ReplySpec:
+    """The reply format for a mode, with a YES/NO answer or (``scale``) a rating."""
+    spec = REPLIES[mode]
+    if scale is None:
+        return spec
+    return ReplySpec(fields=tuple(rating_field(scale) if f is ANSWER else f
+                                  for f in spec.fields))
+
+
+def choice_value(answer: str, scale: int | None = None) -> float:
+    """What an answer is worth on the 0..1 score: YES 1, NO 0; rating r of n (r-1)/(n-1)."""
+    if scale is None:
+        return 1.0 if answer == "YES" else 0.0
+    return (int(answer) - 1) / (scale - 1)
+
+
 # Kept for callers that validate a direct reply.
 VERDICT_REPLY = DIRECT_REPLY
 VERDICT_SCHEMA: dict[str, Any] = DIRECT_REPLY.json_schema()
@@ -65,7 +89,8 @@ def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
             f"reply was {_clip(text)}"
         ) from None
     text_field = next(f.name for f in spec.fields if isinstance(f, TextField))
-    return JudgeReply(answer=data["answer"], reason=data[text_field].strip())
+    choice = next(f.name for f in spec.fields if isinstance(f, ChoiceField))
+    return JudgeReply(answer=data[choice], reason=data[text_field].strip())
 
 
 def _clip(text: str, limit: int = 200) -> str:

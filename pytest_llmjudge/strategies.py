@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .errors import LogprobsUnavailableError
 from .polling import NEEDS_LOGPROBS, POLLING, default_strategy, settle
+from .schema import choice_value
 from .verdict import JudgeRequest, Verdict, Vote
 
 if TYPE_CHECKING:
@@ -88,11 +90,14 @@ def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
              votes: Sequence[Vote], score: float, interval: tuple[float, float] | None,
              unstable: bool = False) -> Verdict:
     passed = score >= request.threshold
-    side = "YES" if passed else "NO"
-    yes = sum(v.answer == "YES" for v in votes)
-    majority = "YES" if 2 * yes > len(votes) else "NO" if 2 * yes < len(votes) else side
+    # A vote agrees with the verdict when its own written answer lands on the same side.
+    agrees = [v for v in votes
+              if (choice_value(v.answer, request.scale) >= request.threshold) == passed]
     # The reason shown is one that argues for the verdict's side, if any vote does.
-    reason = next((v.reason for v in votes if v.answer == side), votes[0].reason)
+    reason = (agrees or list(votes))[0].reason
+    counts = Counter(v.answer for v in votes).most_common()
+    tied = [answer for answer, n in counts if n == counts[0][1]]
+    majority = tied[0] if len(tied) == 1 else (agrees or list(votes))[0].answer
     costs = [v.cost_usd for v in votes if v.cost_usd is not None]
     return Verdict(
         passed=passed,
@@ -114,4 +119,5 @@ def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
         interval=interval,
         confidence=request.policy.confidence if interval is not None else None,
         unstable=unstable,
+        scale=request.scale,
     )

@@ -32,15 +32,18 @@ class JudgeRequest:
     task: str = "criterion"
     inputs: tuple[tuple[str, str | None], ...] = ()
     policy: Policy = field(default_factory=Policy)
+    scale: int | None = None  # a 1..scale rating instead of a YES/NO answer
 
 
 @dataclass(frozen=True)
 class Vote:
     """One poll: the judge's answer, its score, and the reason it gave."""
 
-    answer: str  # "YES" or "NO"
+    answer: str  # "YES" or "NO" (or the rating written, "1".."scale")
     score: float  # what this poll adds to the verdict: 1/0, or its P(YES)
-    p_yes: float | None  # P(YES) at the answer position, where the backend showed it
+    # P(YES) at the answer position where the backend showed it; for a rating, the
+    # expected rating on the 0..1 score (G-Eval style).
+    p_yes: float | None
     reason: str
     seed: int
     prompt_tokens: int
@@ -57,7 +60,7 @@ class Verdict:
     passed: bool  # score >= threshold (an UNSTABLE verdict says so separately)
     score: float  # 0..1: P(YES), or the mean of the poll scores
     threshold: float
-    answer: str  # the majority answer, "YES" or "NO"
+    answer: str  # the majority answer, "YES" or "NO" (or the most common rating)
     reasoning: str  # the reason of a vote that agrees with the verdict
     criterion: str
     output: str
@@ -75,6 +78,7 @@ class Verdict:
     interval: tuple[float, float] | None = None
     confidence: float | None = None
     unstable: bool = False  # the interval still straddles the threshold after max polls
+    scale: int | None = None  # the rating scale, when the judge rated instead of answering
 
     @property
     def polls(self) -> int:

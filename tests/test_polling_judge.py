@@ -77,6 +77,22 @@ def test_every_poll_is_a_chain_of_thought_vote(judges: dict[int, Judge]) -> None
     assert verdict.attempts >= 3 and verdict.completion_tokens > 3 * 5
 
 
+def test_a_rating_scale_scores_the_expected_rating(judges: dict[int, Judge]) -> None:
+    request = make_request("Thanks so much for your help!", "The reply is polite", None, 0.5,
+                           scale=5)
+    verdict = judges[0].evaluate(request)
+    vote = verdict.votes[0]
+    assert verdict.scale == 5 and vote.answer in ("1", "2", "3", "4", "5")
+    assert vote.p_yes is not None and verdict.score == vote.p_yes and 0 <= vote.p_yes <= 1
+    assert verdict.prompt_version.endswith("#direct scale")
+    polled = judges[0].evaluate(make_request(
+        "Thanks so much for your help!", "The reply is polite", None, 0.5, scale=5,
+        policy=Policy(strategy="chainpoll", polls=3)))
+    # A polled rating scores the mean of the ratings written, each mapped onto 0..1.
+    assert polled.score == pytest.approx(
+        sum((int(v.answer) - 1) / 4 for v in polled.votes) / 3)
+
+
 def test_grounded_and_correct_helpers_end_to_end(judged: pytest.Pytester) -> None:
     judged.makepyfile(f"""
         from pytest_llmjudge import assert_correct, assert_grounded

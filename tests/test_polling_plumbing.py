@@ -217,3 +217,23 @@ def test_the_report_carries_votes_interval_and_outcome(pytester: pytest.Pytester
     assert [v["answer"] for v in verdict["votes"]] == ["YES", "YES", "NO", "YES", "YES"]
     assert verdict["interval"][0] < 0.5 < verdict["interval"][1]
     assert verdict["strategy"] == "chainpoll" and verdict["confidence"] == 0.9
+
+
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [("10", "scale=10 is not a rating scale; use a whole number of points from 3 to 9"),
+     ("2", "scale=2 is not a rating scale"),
+     ("'5'", "scale='5' is not a rating scale"),
+     ("True", "scale=True is not a rating scale")],
+)
+def test_a_bad_rating_scale_is_an_error(pytester: pytest.Pytester, scale: str,
+                                        message: str) -> None:
+    _project(pytester, "YYY", f"""
+        from pytest_llmjudge import assert_judged
+
+        def test_judged():
+            assert_judged("Hello there", "The reply is polite", scale={scale})
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"E *JudgeConfigError: {message}*", "stub calls: 0"])

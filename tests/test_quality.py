@@ -23,12 +23,17 @@ QUALITY_MODEL = "qwen2.5-coder-1.5b"
 
 
 @pytest.fixture(scope="module")
-def verdicts() -> Iterator[dict[str, Verdict]]:
+def judge() -> Iterator[Judge]:
     settings = Settings(model=QUALITY_MODEL)
-    judge = Judge(create_backend(settings), settings)
-    yield {c.name: judge.evaluate(make_request(c.output, c.criterion, None, 0.5))
-           for c in CASES}
-    judge.backend.close()
+    loaded = Judge(create_backend(settings), settings)
+    yield loaded
+    loaded.backend.close()
+
+
+@pytest.fixture(scope="module")
+def verdicts(judge: Judge) -> dict[str, Verdict]:
+    return {c.name: judge.evaluate(make_request(c.output, c.criterion, None, 0.5))
+            for c in CASES}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -43,3 +48,15 @@ def test_every_passing_case_outranks_every_failing_one(verdicts: dict[str, Verdi
     lowest_yes = min(verdicts[c.name].score for c in CASES if c.expected)
     highest_no = max(verdicts[c.name].score for c in CASES if not c.expected)
     assert lowest_yes > highest_no
+
+
+def test_a_rating_scale_ranks_every_passing_case_first(judge: Judge) -> None:
+    # The expected 1..5 rating (G-Eval style) ranks as well as P(YES) here, but sits
+    # nearer the middle (measured 0.41-0.67 for passing cases), so a fixed threshold
+    # of 0.5 is not asserted: calibrate the threshold for a rating scale.
+    rated = {c.name: judge.evaluate(make_request(c.output, c.criterion, None, 0.5, scale=5))
+             for c in CASES}
+    assert all(v.scale == 5 and v.answer in "12345" for v in rated.values())
+    lowest = min(rated[c.name].score for c in CASES if c.expected)
+    highest = max(rated[c.name].score for c in CASES if not c.expected)
+    assert lowest > highest, {name: round(v.score, 3) for name, v in rated.items()}
