@@ -16,9 +16,14 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-list d
 import litellm  # noqa: F401
 from servers import JudgeServer
 
+from pytest_llmjudge.backends import create_backend
+from pytest_llmjudge.judge import Judge
+from pytest_llmjudge.settings import Settings
+
 pytest_plugins = ["pytester"]
 
 MECHANICS_MODEL = "smollm2-135m"
+QUALITY_MODEL = "qwen2.5-coder-1.5b"
 # pytest-asyncio (a test dependency) warns in every run that leaves this unset.
 ASYNCIO_INI = "asyncio_default_fixture_loop_scope = function\n"
 
@@ -30,6 +35,15 @@ def judged(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest
         monkeypatch.delenv(f"LLMJUDGE_{name}", raising=False)
     pytester.makeini(f"[pytest]\nllmjudge_model = {MECHANICS_MODEL}\n{ASYNCIO_INI}")
     return pytester
+
+
+@pytest.fixture(scope="session")
+def quality_judge() -> Iterator[Judge]:
+    """The default 1.5B judge, loaded once for every test of judging quality."""
+    settings = Settings(model=QUALITY_MODEL)
+    loaded = Judge(create_backend(settings), settings)
+    yield loaded
+    loaded.backend.close()
 
 
 @pytest.fixture(scope="session")

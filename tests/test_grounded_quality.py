@@ -3,26 +3,17 @@ on hand-written cases whose verdict is clear (tests/grounding_cases.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from grounding_cases import CORRECTNESS, GROUNDING, KNOWN_LENIENT, Correctness, Grounding
 
-from pytest_llmjudge.backends import create_backend
 from pytest_llmjudge.judge import Judge, make_request
 from pytest_llmjudge.polling import Policy
-from pytest_llmjudge.settings import Settings
 from pytest_llmjudge.verdict import Verdict
-
-QUALITY_MODEL = "qwen2.5-coder-1.5b"
 
 
 @pytest.fixture(scope="module")
-def judge() -> Iterator[Judge]:
-    settings = Settings(model=QUALITY_MODEL)
-    loaded = Judge(create_backend(settings), settings)
-    yield loaded
-    loaded.backend.close()
+def judge(quality_judge: Judge) -> Judge:
+    return quality_judge
 
 
 def _grounded(judge: Judge, case: Grounding, policy: Policy | None = None) -> Verdict:

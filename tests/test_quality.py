@@ -9,25 +9,16 @@ must not flip the verdict.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from cases import CASES, Case
 
-from pytest_llmjudge.backends import create_backend
 from pytest_llmjudge.judge import Judge, make_request
-from pytest_llmjudge.settings import Settings
 from pytest_llmjudge.verdict import Verdict
-
-QUALITY_MODEL = "qwen2.5-coder-1.5b"
 
 
 @pytest.fixture(scope="module")
-def judge() -> Iterator[Judge]:
-    settings = Settings(model=QUALITY_MODEL)
-    loaded = Judge(create_backend(settings), settings)
-    yield loaded
-    loaded.backend.close()
+def judge(quality_judge: Judge) -> Judge:
+    return quality_judge
 
 
 @pytest.fixture(scope="module")
