@@ -143,6 +143,7 @@ def decide(votes: list[dict[str, Any]], strategy: str, adaptive: bool,
     polls = votes[:used]
     score = sum(scores[:used]) / used
     return dict(score=score, passed=score >= THRESHOLD and not unstable, unstable=unstable,
+                point=score >= THRESHOLD,
                 calls=sum(v["calls"] for v in polls), tokens=sum(v["tokens"] for v in polls),
                 seconds=sum(v["seconds"] for v in polls))
 
@@ -154,9 +155,11 @@ def summary(paths: list[str]) -> None:
     for r in records:
         groups[(r["model"], r["dataset"], r["pass_"])][r["seed"]][(r["id"], r["label"])] = r
     # Seconds are the median: a run shares its machine, and a pause stretches one item.
-    print("| model | data | strategy | polling | n | AUROC | acc@0.5 | calls | tokens | s/verdict "
-          "| UNSTABLE | flip |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    # acc@0.5 counts an UNSTABLE verdict as a failure (the default unstable=fail);
+    # point acc reads the score against 0.5 whatever the interval says.
+    print("| model | data | strategy | polling | n | AUROC | acc@0.5 | point acc | calls | tokens "
+          "| s/verdict | UNSTABLE | flip |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (model, dataset, pass_), by_seed in sorted(groups.items()):
         seeds = sorted(by_seed)
         keys = sorted(by_seed[seeds[0]])
@@ -178,15 +181,29 @@ def summary(paths: list[str]) -> None:
                 rate = statistics.mean(a["passed"] != b["passed"] for a, b in pairs)
                 flips = f"{rate:.3f} (n={len(twice)})"
             acc = statistics.mean(d["passed"] == y for d, y in zip(first, labels, strict=True))
+            point = statistics.mean(d["point"] == y for d, y in zip(first, labels, strict=True))
             polling = "-" if pass_ == "direct" else (
                 f"{'adaptive' if adaptive else 'fixed'} @{confidence:g}")
             print(f"| {model} | {dataset.split('_')[0]} | {strategy} | {polling} | {len(keys)} | "
-                  f"{auroc([d['score'] for d in first], labels):.3f} | {acc:.3f} | "
+                  f"{auroc([d['score'] for d in first], labels):.3f} | {acc:.3f} | {point:.3f} | "
                   f"{statistics.mean(d['calls'] for d in first):.2f} | "
                   f"{statistics.mean(d['tokens'] for d in first):.0f} | "
                   f"{statistics.median(d['seconds'] for d in first):.2f} | "
                   f"{statistics.mean(d['unstable'] for d in first):.3f} | {flips} |")
         if pass_ == "cot":
+            # The one-pass strategies on exactly the polled items, for a fair comparison.
+            direct = groups.get((model, dataset, "direct"), {}).get(0, {})
+            if all(k in direct for k in keys):
+                for strategy in ("single", "logprob"):
+                    same = [decide(direct[k]["votes"], strategy, False) for k in keys]
+                    labels = [k[1] for k in keys]
+                    acc = statistics.mean(d["passed"] == y
+                                          for d, y in zip(same, labels, strict=True))
+                    print(f"| {model} | {dataset.split('_')[0]} | {strategy} | same items | "
+                          f"{len(keys)} | {auroc([d['score'] for d in same], labels):.3f} | "
+                          f"{acc:.3f} | {acc:.3f} | 1.00 | "
+                          f"{statistics.mean(d['tokens'] for d in same):.0f} | "
+                          f"{statistics.median(d['seconds'] for d in same):.2f} | 0.000 | - |")
             fixed = {s: [decide(by_seed[seeds[0]][k]["votes"], s, False) for k in keys]
                      for s in ("chainpoll", "weighted")}
             for s, verdicts in fixed.items():
@@ -196,7 +213,7 @@ def summary(paths: list[str]) -> None:
                                         for a, f in zip(adapt, verdicts, strict=True))
                 print(f"| {model} | {dataset.split('_')[0]} | {s} | adaptive/fixed | "
                       f"{len(keys)} | calls ratio {ratio:.2f} | agreement {agree:.3f} "
-                      "| | | | | |")
+                      "| | | | | | |")
 
 
 def main() -> None:
