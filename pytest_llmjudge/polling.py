@@ -138,7 +138,8 @@ def make_policy(base: Policy, overrides: Mapping[str, object], where: str) -> Po
 def default_strategy(supports_logprobs: bool) -> str:
     """What ``auto`` means for a backend. Chosen from benchmarks/accuracy.py: on the
     packaged local judges one forward pass scored by P(YES) ranked hallucinations better
-    than chain-of-thought polls, at a fraction of the cost (docs/how-it-judges.md has the
+    than chain-of-thought polls (1.5B, same 8 HaluEval items: AUROC 0.75 against 0.66)
+    at a fifth of the time, with no run-to-run flips (docs/strategies.md has the
     figures). A judge that returns no probabilities can only vote, so it polls."""
     return "logprob" if supports_logprobs else "chainpoll"
 
