@@ -123,16 +123,24 @@ def make_policy(base: Policy, overrides: Mapping[str, object], where: str) -> Po
         except JudgeConfigError as err:
             raise JudgeConfigError(f"{where}: {err}") from None
     policy = replace(base, **changes)  # type: ignore[arg-type]
-    if policy.min_polls > policy.polls:
-        # Only min_polls given below the default polls is the user's intent; a lone
-        # polls=2 lowers the floor with it instead of failing on our default of 3.
-        if "min_polls" in changes:
-            raise JudgeConfigError(
-                f"{where}: min_polls={policy.min_polls} is above polls={policy.polls} (the "
-                "maximum); the maximum must be at least the minimum"
-            )
-        policy = replace(policy, min_polls=policy.polls)
-    return policy
+    try:
+        floor = reconcile_polls(policy.polls, policy.min_polls, "min_polls" in changes)
+    except JudgeConfigError as err:
+        raise JudgeConfigError(f"{where}: {err}") from None
+    return replace(policy, min_polls=floor)
+
+
+def reconcile_polls(polls: int, min_polls: int, min_polls_given: bool) -> int:
+    """The minimum to use. A minimum the user gave above the maximum is an error; our
+    default minimum above a lone polls=2 is lowered with it instead."""
+    if min_polls <= polls:
+        return min_polls
+    if min_polls_given:
+        raise JudgeConfigError(
+            f"min_polls={min_polls} is above polls={polls} (the maximum); the maximum must "
+            "be at least the minimum"
+        )
+    return polls
 
 
 def default_strategy(supports_logprobs: bool) -> str:

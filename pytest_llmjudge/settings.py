@@ -25,6 +25,7 @@ from .polling import (
     parse_polls,
     parse_strategy,
     parse_unstable,
+    reconcile_polls,
 )
 
 BACKENDS = ("llamacpp", "litellm")
@@ -250,14 +251,9 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> 
         except JudgeConfigError as err:
             raise pytest.UsageError(f"pytest-llmjudge: {spelled}: {err}") from None
         sources[option.name] = source
-    if values["min_polls"] > values["polls"]:
-        if sources["min_polls"] == "default":
-            # A lone polls=2 lowers the floor with it rather than failing on our default.
-            values["min_polls"] = values["polls"]
-            return Settings(**values, sources=sources)
-        raise pytest.UsageError(
-            f"pytest-llmjudge: llmjudge_min_polls={values['min_polls']} is above "
-            f"llmjudge_polls={values['polls']} (the maximum); the maximum must be at least "
-            "the minimum"
-        )
+    try:
+        values["min_polls"] = reconcile_polls(values["polls"], values["min_polls"],
+                                              sources["min_polls"] != "default")
+    except JudgeConfigError as err:
+        raise pytest.UsageError(f"pytest-llmjudge: llmjudge_min_polls: {err}") from None
     return Settings(**values, sources=sources)

@@ -69,7 +69,7 @@ def test_precedence_cli_ini_env_default(
         (["--llmjudge-confidence=0"], "*--llmjudge-confidence: confidence='0' is outside (0, 1)*"),
         (["--llmjudge-unstable=ignore"], "*--llmjudge-unstable*use one of fail, warn, error*"),
         (["--llmjudge-polls=3", "--llmjudge-min-polls=4"],
-         "*llmjudge_min_polls=4 is above llmjudge_polls=3 (the maximum)*"),
+         "*llmjudge_min_polls: min_polls=4 is above polls=3 (the maximum)*"),
     ],
 )
 def test_bad_values_are_usage_errors(
