@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from .backends.base import Backend, Completion, CompletionRequest
+from .backends.base import Backend, Completion, CompletionRequest, ReplySpec
 from .errors import JudgeConfigError, JudgeReplyError, LogprobsUnavailableError
 from .polling import Policy, poll_seed
 from .prompts import Message, PromptTemplate, load, untrusted_tag
@@ -20,13 +22,21 @@ from .schema import SCALE_POINTS, JudgeReply, choice_value, parse_reply, reply_s
 from .settings import Settings, parse_threshold
 from .verdict import JudgeRequest, Verdict, Vote
 
-TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1"}
+TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1",
+                "checklist": "checklist.v1", "claim": "claim.v1",
+                "abstention": "abstention.v1"}
+# The delimiter tag comes from this input where a task has it, else from the output. A
+# claim's tag follows its whole response (carried for this, not shown), so every claim of
+# one answer shares the prompt up to the claim itself and a local model re-reads only
+# that (its KV cache keeps the rest).
+TAG_SOURCE = {"claim": "response"}
 # A retry at temperature 0 would repeat the same reply; retries sample instead,
 # with seeds derived from the configured one so reruns stay reproducible.
 RETRY_TEMPERATURE = 0.7
 # Polls sample their reasoning and their vote at this temperature (ChainPoll draws
 # diverse chains; at 0 every poll would be the same poll).
 POLL_TEMPERATURE = 0.7
+T = TypeVar("T")
 
 
 def make_request(output: object, criterion: object, threshold: object | None,
@@ -105,24 +115,57 @@ class Judge:
         for name, text in request.inputs:
             # A missing optional text (no question, no reference) is shown as null.
             shown[name] = "null" if text is None else json.dumps(text, ensure_ascii=False)
+        inputs = dict(request.inputs)
+        source = inputs.get(TAG_SOURCE.get(request.task, "")) or request.output
         messages = self.template(request, mode).render(
-            criterion=request.criterion, tag=untrusted_tag(request.output),
+            criterion=request.criterion, tag=untrusted_tag(source),
             points=str(request.scale or ""), **shown)
         return messages, tuple(v for v in shown.values() if v != "null")
 
     def poll(self, request: JudgeRequest, *, mode: str, index: int, sampled: bool,
              need_probs: bool, strategy: str = "") -> Vote:
         """One vote: a backend call, validated, retried on a malformed reply."""
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
-
         messages, untrusted = self.render(request, mode)
         spec = reply_spec(mode, request.scale)
+        call = self.call(messages, untrusted, spec, lambda text: parse_reply(text, spec),
+                         index=index, sampled=sampled, need_probs=need_probs,
+                         # Reasoning first needs room before the answer.
+                         max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1))
+        reply: JudgeReply = call.value
         choice = "answer" if request.scale is None else "rating"
+        probs = call.completion.choice_probs.get(choice)
+        # P(YES), or the expected rating mapped onto 0..1.
+        p_yes = (sum(p * choice_value(c, request.scale) for c, p in probs.items())
+                 if probs else None)
+        if need_probs and p_yes is None:
+            raise LogprobsUnavailableError(no_logprobs_message(
+                self.backend.judge_id, strategy or request.policy.strategy))
+        hard = choice_value(reply.answer, request.scale)
+        return Vote(
+            answer=reply.answer,
+            score=p_yes if need_probs and p_yes is not None else hard,
+            p_yes=p_yes,
+            reason=reply.reason,
+            seed=call.seed,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            latency_s=call.busy_s,
+            attempts=call.attempts,
+            cost_usd=call.cost_usd,
+        )
+
+    def call(self, messages: Sequence[Message], untrusted: tuple[str, ...], spec: ReplySpec,
+             validate: Callable[[str], T], *, index: int, sampled: bool, need_probs: bool,
+             max_tokens: int) -> Call[T]:
+        """One backend call whose reply ``validate`` accepts, retried (sampling, with
+        derived seeds) while it raises JudgeReplyError; the last error is raised."""
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
         busy = 0.0  # time in backend calls, not waiting for a free slot
         attempts = prompt_tokens = completion_tokens = 0
         costs: list[float] = []
         completion: Completion | None = None
-        reply: JudgeReply | None = None
+        value: T | None = None
         seed = 0
         retrying = Retrying(stop=stop_after_attempt(1 + self.settings.retries),
                             retry=retry_if_exception_type(JudgeReplyError), reraise=True)
@@ -143,8 +186,7 @@ class Judge:
                             choice_temperature=POLL_TEMPERATURE if sampled else 0.0,
                             seed=seed,
                             logprobs=need_probs,
-                            # Reasoning first needs room before the answer.
-                            max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1),
+                            max_tokens=max_tokens,
                             timeout=self.settings.timeout,
                         ))
                         busy += time.perf_counter() - started
@@ -152,33 +194,29 @@ class Judge:
                     completion_tokens += completion.completion_tokens
                     if completion.cost_usd is not None:
                         costs.append(completion.cost_usd)
-                    reply = parse_reply(completion.text, spec)
+                    value = validate(completion.text)
         except JudgeReplyError as err:
             raise JudgeReplyError(
                 f"{err} (after {attempts} attempts with {self.backend.judge_id}). "
                 "Raise llmjudge_max_tokens or llmjudge_retries, or use a larger judge model"
             ) from None
-        assert completion is not None and reply is not None
-        probs = completion.choice_probs.get(choice)
-        # P(YES), or the expected rating mapped onto 0..1.
-        p_yes = (sum(p * choice_value(c, request.scale) for c, p in probs.items())
-                 if probs else None)
-        if need_probs and p_yes is None:
-            raise LogprobsUnavailableError(no_logprobs_message(
-                self.backend.judge_id, strategy or request.policy.strategy))
-        hard = choice_value(reply.answer, request.scale)
-        return Vote(
-            answer=reply.answer,
-            score=p_yes if need_probs and p_yes is not None else hard,
-            p_yes=p_yes,
-            reason=reply.reason,
-            seed=seed,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=busy,
-            attempts=attempts,
-            cost_usd=sum(costs) if costs else None,
-        )
+        assert completion is not None and value is not None
+        return Call(value, completion, seed, attempts, prompt_tokens, completion_tokens, busy,
+                    sum(costs) if costs else None)
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A validated reply and what it cost, retries included."""
+
+    value: T
+    completion: Completion
+    seed: int
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+    busy_s: float
+    cost_usd: float | None
 
 
 def no_logprobs_message(judge_id: str, strategy: str) -> str:

@@ -298,14 +298,34 @@ def schema_grammar(schema: Any) -> str:
     nested groups. llama.cpp's own repetition operator ``{m,n}`` does both right.
     Other schemas go through llama-cpp-python's converter.
     """
-    if schema.get("type") == "string" and set(schema) <= {"type", "minLength", "maxLength"}:
-        low = int(schema.get("minLength", 0))
-        high = schema.get("maxLength")
-        count = f"{{{low},{int(high)}}}" if high is not None else f"{{{low},}}"
-        return f'root ::= "\\"" char{count} "\\""\n{_JSON_CHAR}\n'
+    if _plain_string(schema):
+        return f"root ::= {_string_rule(schema)}\n{_JSON_CHAR}\n"
+    items = schema.get("items")
+    if (schema.get("type") == "array" and isinstance(items, dict) and _plain_string(items)
+            and set(schema) <= {"type", "items", "minItems", "maxItems"}):
+        # A list of strings (checklist items, claims): one per line, as JSON allows.
+        low = int(schema.get("minItems", 0))
+        high = schema.get("maxItems")
+        more = f"{{{max(low - 1, 0)},{int(high) - 1}}}" if high is not None else "*"
+        body = f'item ("," "\\n  " item){more}'
+        if low == 0:
+            body = f"({body})?"
+        return (f'root ::= "[\\n  " {body} "\\n]"\n'
+                f"item ::= {_string_rule(items)}\n{_JSON_CHAR}\n")
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     return str(json_schema_to_gbnf(json.dumps(schema)))
+
+
+def _plain_string(schema: Any) -> bool:
+    return schema.get("type") == "string" and set(schema) <= {"type", "minLength", "maxLength"}
+
+
+def _string_rule(schema: Any) -> str:
+    low = int(schema.get("minLength", 0))
+    high = schema.get("maxLength")
+    count = f"{{{low},{int(high)}}}" if high is not None else f"{{{low},}}"
+    return f'"\\"" char{count} "\\""'
 
 
 def _check(deadline: float, doing: str) -> None:
