@@ -16,13 +16,15 @@ import pytest
 
 from .errors import JudgeConfigError, JudgeError, UnstableVerdictError, UnstableVerdictWarning
 from .explain import explain
+from .grounding import GROUNDED_CRITERION
 from .judge import make_request
 from .polling import make_policy
 from .session import JudgeSession, running
 from .verdict import JudgeRequest, Verdict
 
 MARKER = "llmjudge"
-GROUNDED_CRITERION = "Every claim in the response is supported by the context"
+ABSTAINS = "The answer abstains: it declines, or says it does not know or cannot tell"
+ANSWERS = "The answer does not abstain: it gives the information asked for"
 
 
 class JudgeAssertionError(AssertionError):
@@ -57,13 +59,13 @@ def build_request(session: JudgeSession, item: pytest.Item | None, output: objec
                         task=task, inputs=inputs, policy=policy, scale=scale)
 
 
-def conclude(verdict: Verdict, request: JudgeRequest) -> Verdict:
-    """Pass, fail, or what an UNSTABLE verdict does under the policy."""
+def conclude(verdict: Verdict, unstable: str) -> Verdict:
+    """Pass, fail, or what an UNSTABLE verdict does under the policy's ``unstable``."""
     __tracebackhide__ = True
     if verdict.unstable:
-        if request.policy.unstable == "error":
+        if unstable == "error":
             raise UnstableVerdictError("\n".join(explain(verdict)))
-        if request.policy.unstable == "warn":
+        if unstable == "warn":
             warnings.warn(UnstableVerdictWarning("\n".join(explain(verdict))), stacklevel=3)
             return verdict
         raise JudgeAssertionError(verdict)
@@ -87,7 +89,7 @@ def _assert(where: str, output: object, criterion: object, threshold: object | N
         # Re-raised without the plugin's inner frames: the user needs the message and the
         # line of their test, not llama.cpp internals.
         raise err.with_traceback(None) from None
-    return conclude(verdict, request)
+    return conclude(verdict, request.policy.unstable)
 
 
 def _text(value: object, name: str, helper: str, optional: bool = False) -> str | None:
@@ -121,20 +123,34 @@ def assert_judged(output: object, criterion: str, *, threshold: float | None = N
 
 
 def assert_grounded(answer: object, *, context: str, question: str | None = None,
-                    threshold: float | None = None, strategy: str | None = None,
-                    polls: int | None = None, min_polls: int | None = None,
-                    confidence: float | None = None, unstable: str | None = None) -> Verdict:
+                    claims: str | None = None, threshold: float | None = None,
+                    strategy: str | None = None, polls: int | None = None,
+                    min_polls: int | None = None, confidence: float | None = None,
+                    unstable: str | None = None) -> Verdict:
     """Assert that every claim in ``answer`` is supported by ``context`` (adherence: a
-    true statement the context does not make is still a failure)."""
+    true statement the context does not make is still a failure).
+
+    The answer is judged claim by claim (``claims``: ``"sentences"``, the default, by
+    rule; ``"atomic"``, claims the judge writes; ``"off"``, the whole answer at once),
+    and a failure lists the unsupported claims with the judge's reasons."""
     __tracebackhide__ = True
+    from .grounding import judge_grounded, parse_claims_mode
+
+    where = "assert_grounded()"
     try:
-        inputs = [("context", _text(context, "context", "assert_grounded()")),
-                  ("question_text", _text(question, "question", "assert_grounded()", True))]
+        mode = parse_claims_mode(claims, where)
+        inputs = [("context", _text(context, "context", where)),
+                  ("question_text", _text(question, "question", where, True))]
+        session, item = running()
+        request = build_request(session, item, answer, GROUNDED_CRITERION, threshold, where,
+                                dict(strategy=strategy, polls=polls, min_polls=min_polls,
+                                     confidence=confidence, unstable=unstable),
+                                task="grounded", inputs=inputs)
+        verdict = judge_grounded(session.judge, request, mode)
+        session.record(item, verdict)
     except JudgeError as err:
         raise err.with_traceback(None) from None
-    return _assert("assert_grounded()", answer, GROUNDED_CRITERION, threshold, dict(
-        strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
-        unstable=unstable), task="grounded", inputs=inputs)
+    return conclude(verdict, request.policy.unstable)
 
 
 def assert_correct(answer: object, *, question: str, reference: str | None = None,
@@ -154,6 +170,46 @@ def assert_correct(answer: object, *, question: str, reference: str | None = Non
     return _assert("assert_correct()", answer, criterion, threshold, dict(
         strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
         unstable=unstable), task="correct", inputs=inputs)
+
+
+def assert_abstains(answer: object, *, question: str, context: str | None = None,
+                    threshold: float | None = None, strategy: str | None = None,
+                    polls: int | None = None, min_polls: int | None = None,
+                    confidence: float | None = None, unstable: str | None = None) -> Verdict:
+    """Assert that ``answer`` declines, or says it does not know, instead of answering
+    ``question`` (use it where ``context`` cannot answer the question). A hedged guess
+    is an answer, not an abstention."""
+    __tracebackhide__ = True
+    return _abstention("assert_abstains()", ABSTAINS, answer, question, context, threshold,
+                       dict(strategy=strategy, polls=polls, min_polls=min_polls,
+                            confidence=confidence, unstable=unstable))
+
+
+def assert_not_abstains(answer: object, *, question: str, context: str | None = None,
+                        threshold: float | None = None, strategy: str | None = None,
+                        polls: int | None = None, min_polls: int | None = None,
+                        confidence: float | None = None,
+                        unstable: str | None = None) -> Verdict:
+    """Assert that ``answer`` answers ``question`` rather than declining (use it where
+    the context holds the answer, to catch an app that refuses too often). It does not
+    check that the answer is right: pair it with assert_grounded or assert_correct."""
+    __tracebackhide__ = True
+    return _abstention("assert_not_abstains()", ANSWERS, answer, question, context,
+                       threshold, dict(strategy=strategy, polls=polls, min_polls=min_polls,
+                                       confidence=confidence, unstable=unstable))
+
+
+def _abstention(where: str, criterion: str, answer: object, question: object,
+                context: object, threshold: float | None,
+                policy_keywords: dict[str, Any]) -> Verdict:
+    __tracebackhide__ = True
+    try:
+        inputs = [("question_text", _text(question, "question", where)),
+                  ("context", _text(context, "context", where, True))]
+    except JudgeError as err:
+        raise err.with_traceback(None) from None
+    return _assert(where, answer, criterion, threshold, policy_keywords, task="abstention",
+                   inputs=inputs)
 
 
 async def assert_judged_async(output: object, criterion: str, *,

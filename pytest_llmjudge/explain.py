@@ -11,6 +11,8 @@ _WRAP = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent=
 
 
 def headline(verdict: Verdict) -> str:
+    if verdict.parts:
+        return _combined_headline(verdict)
     if verdict.unstable:
         low, high = verdict.interval or (0.0, 1.0)
         return (
@@ -37,7 +39,9 @@ def explain(verdict: Verdict) -> list[str]:
         *(_WRAP.fill(line) if line.strip() else "" for line in
           verdict.output_excerpt.splitlines()),
     ]
-    if verdict.polls <= 1:
+    if verdict.parts:
+        lines += _parts(verdict)
+    elif verdict.polls <= 1:
         p_yes = verdict.votes[0].p_yes if verdict.votes else None
         if verdict.scale is None:
             shown = f" (P(YES) = {p_yes:.3f})" if p_yes is not None else ""
@@ -79,6 +83,52 @@ def _votes(verdict: Verdict) -> list[str]:
             p = f", {label} = {vote.p_yes:.2f}" if vote.p_yes is not None else ""
             lines.append(_WRAP.fill(f"poll {index}: {vote.answer}{p}: {vote.reason}"))
     return lines
+
+
+def _combined_headline(verdict: Verdict) -> str:
+    firm = [p.passed and not p.unstable for p in verdict.parts]
+    count = len(verdict.parts)
+    if verdict.part_kind == "claim":
+        what = f"grounded assertion: {count - sum(firm)} of {count} claims not supported"
+        score = f"lowest claim score {verdict.score:.3f}"
+    else:
+        weighted = " (weighted)" if len(set(verdict.weights)) > 1 else ""
+        what = f"checklist: {sum(firm)} of {count} items passed"
+        score = f"pass rate{weighted} {verdict.score:.3f}"
+    if verdict.unstable:
+        return (f"{what}; UNSTABLE: {score} < threshold {verdict.threshold:.2f}, and the "
+                "unsettled ones decide it")
+    outcome = "passed" if verdict.passed else "failed"
+    relation = ">=" if verdict.passed else "<"
+    return f"{what}; {outcome}: {score} {relation} threshold {verdict.threshold:.2f}"
+
+
+def _parts(verdict: Verdict) -> list[str]:
+    """One row per item or claim: its outcome, its vote split, the text, its reason.
+    Claims that failed come first: they are what the reader is looking for."""
+    kind = verdict.part_kind or "part"
+    rows = list(enumerate(verdict.parts, 1))
+    if kind == "claim":
+        rows.sort(key=lambda row: row[1].passed and not row[1].unstable)
+    lines = [f"  {kind}s:"]
+    for number, part in rows:
+        weight = (f" weight {verdict.weights[number - 1]:g}"
+                  if len(set(verdict.weights)) > 1 else "")
+        lines.append(f"  {number:>3}. {part.outcome:<8} {_split(part):<14}{weight} "
+                     f"{part.output if kind == 'claim' else part.criterion}")
+        lines.append(_REASON.fill(f"reason: {part.reasoning}"))
+    lines += [_WRAP.fill(note) for note in verdict.notes]
+    return lines
+
+
+def _split(part: Verdict) -> str:
+    if part.polls > 1:
+        return f"{part.yes_votes}/{part.polls} YES"
+    p_yes = part.votes[0].p_yes if part.votes else None
+    return f"P(YES)={p_yes:.2f}" if p_yes is not None else part.answer
+
+
+_REASON = textwrap.TextWrapper(width=96, initial_indent=" " * 9, subsequent_indent=" " * 9)
 
 
 def _pct(confidence: float | None) -> str:

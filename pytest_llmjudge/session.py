@@ -34,6 +34,9 @@ class JudgeSession:
     _judge: Judge | None = None
     _failure: JudgeError | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Generated checklist files used this session -> their instruction, so two
+    # checklists of one test never overwrite each other's file.
+    checklist_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def judge(self) -> Judge:
@@ -64,6 +67,16 @@ class JudgeSession:
         verdicts = evaluate_many(self.judge, requests)
         _record(item, verdicts)
         return verdicts
+
+    def judge_all(self, requests: list[JudgeRequest]) -> list[Verdict]:
+        """Judge the parts of one combined verdict (checklist items, claims), concurrently
+        where the backend allows; records nothing (the caller records the whole)."""
+        from .judge import evaluate_many
+
+        return evaluate_many(self.judge, requests)
+
+    def record(self, item: pytest.Item | None, verdict: Verdict) -> None:
+        _record(item, [verdict])
 
     def close(self) -> None:
         if self._judge is not None:

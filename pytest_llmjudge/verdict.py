@@ -79,6 +79,12 @@ class Verdict:
     confidence: float | None = None
     unstable: bool = False  # the interval still straddles the threshold after max polls
     scale: int | None = None  # the rating scale, when the judge rated instead of answering
+    # A verdict that combines others (a checklist's items, an answer's claims) keeps
+    # them, in order, with what they are and how much each weighs.
+    parts: tuple[Verdict, ...] = ()
+    part_kind: str = ""  # "item" or "claim"
+    weights: tuple[float, ...] = ()
+    notes: tuple[str, ...] = ()  # how the parts came to be (written by the judge, dropped)
 
     @property
     def polls(self) -> int:
@@ -103,4 +109,5 @@ class Verdict:
         data["output"] = self.output_excerpt
         data["polls"] = self.polls
         data["outcome"] = self.outcome
+        data["parts"] = [part.to_dict() for part in self.parts]
         return data

@@ -1,0 +1,93 @@
+"""Verdicts made of verdicts: a checklist from its items, an answer from its claims.
+
+A part counts as passed only when it passed and settled. A combined verdict is
+UNSTABLE when its unsettled parts decide it: it fails with them counted as failed
+and would pass with them counted as passed. Otherwise it is as firm as its parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .verdict import Verdict
+
+
+@dataclass(frozen=True)
+class Extra:
+    """Judge work that belongs to the combined verdict but to none of its parts
+    (writing the checklist or the claims)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: int = 0
+    cost_usd: float | None = None
+
+
+def _firm(part: Verdict) -> bool:
+    return part.passed and not part.unstable
+
+
+def pass_rate(parts: Sequence[Verdict], weights: Sequence[float], *,
+              unsettled_pass: bool = False) -> float:
+    total = sum(weights)
+    won = sum(w for p, w in zip(parts, weights, strict=True)
+              if _firm(p) or (unsettled_pass and p.unstable))
+    return won / total
+
+
+def checklist(parts: Sequence[Verdict], weights: Sequence[float], threshold: float, *,
+              criterion: str, output: str, latency_s: float, notes: Sequence[str] = (),
+              extra: Extra = Extra()) -> Verdict:
+    """Score: the weighted share of items that passed; passes at ``threshold``."""
+    score = pass_rate(parts, weights)
+    passed = score >= threshold
+    unstable = not passed and pass_rate(parts, weights, unsettled_pass=True) >= threshold
+    return _build(parts, "item", weights, notes, score, threshold, passed, unstable,
+                  criterion, output, latency_s, extra)
+
+
+def claims(parts: Sequence[Verdict], *, criterion: str, output: str, latency_s: float,
+           notes: Sequence[str] = (), extra: Extra = Extra()) -> Verdict:
+    """An answer is grounded when every claim is. Score: the lowest claim score, so a
+    single invented claim pulls the whole answer down by its own measure."""
+    score = min(p.score for p in parts)
+    passed = all(_firm(p) for p in parts)
+    unstable = not passed and all(_firm(p) or p.unstable for p in parts)
+    threshold = max(p.threshold for p in parts)
+    return _build(parts, "claim", (1.0,) * len(parts), notes, score, threshold, passed,
+                  unstable, criterion, output, latency_s, extra)
+
+
+def _build(parts: Sequence[Verdict], kind: str, weights: Sequence[float],
+           notes: Sequence[str], score: float, threshold: float, passed: bool,
+           unstable: bool, criterion: str, output: str, latency_s: float,
+           extra: Extra) -> Verdict:
+    failing = [p for p in parts if not _firm(p)]
+    # The reason shown is the first part that argues for the verdict's side.
+    reason = (failing if not passed else parts)[0].reasoning if parts else ""
+    costs = [p.cost_usd for p in parts if p.cost_usd is not None]
+    if extra.cost_usd is not None:
+        costs.append(extra.cost_usd)
+    return Verdict(
+        passed=passed,
+        score=score,
+        threshold=threshold,
+        answer="YES" if passed else "NO",
+        reasoning=reason,
+        criterion=criterion,
+        output=output,
+        judge_id=parts[0].judge_id,
+        prompt_version=parts[0].prompt_version,
+        prompt_tokens=sum(p.prompt_tokens for p in parts) + extra.prompt_tokens,
+        completion_tokens=sum(p.completion_tokens for p in parts) + extra.completion_tokens,
+        latency_s=latency_s,
+        attempts=sum(p.attempts for p in parts) + extra.attempts,
+        cost_usd=sum(costs) if costs else None,
+        strategy=parts[0].strategy,
+        unstable=unstable,
+        parts=tuple(parts),
+        part_kind=kind,
+        weights=tuple(weights),
+        notes=tuple(notes),
+    )
