@@ -14,6 +14,7 @@ import pytest
 
 from . import hookspecs
 from .assertion import JudgeFixture
+from .checklist import CHECKLIST_MARKER, ChecklistFixture, marker_checklist
 from .errors import JudgeError
 from .report import ERROR_PROPERTY, SessionRecord
 from .session import JudgeSession, session_key, set_running
@@ -33,6 +34,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "llmjudge(strategy=, polls=, min_polls=, confidence=, unstable=, threshold=): "
         "judging policy for the judged assertions of a test, module (pytestmark) or class",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{CHECKLIST_MARKER}(*items, threshold=1.0, weights=None, instruction=None, name=None): "
+        "the checklist the test's judge_checklist(reply) judges against",
     )
     settings = resolve(config)
 
@@ -78,11 +84,28 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
         set_running(previous)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A checklist marker is checked before the test runs: its items, and that the test
+    requests the fixture that hands the output over (else nothing would be judged)."""
+    if marker_checklist(item) is not None and "judge_checklist" not in getattr(
+            item, "fixturenames", ()):
+        from .errors import JudgeConfigError
+
+        raise JudgeConfigError(
+            f"{item.nodeid} is marked @pytest.mark.{CHECKLIST_MARKER} but does not request "
+            "the judge_checklist fixture, so nothing hands its output to the checklist: add "
+            "a judge_checklist argument and call judge_checklist(reply), or drop the marker "
+            "and call assert_checklist(reply, items=[...])")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if call.when == "call":
+        item.stash[_call_report] = report
     if call.excinfo is not None and isinstance(call.excinfo.value, JudgeError):
         error = call.excinfo.value
         message = f"{type(error).__name__}: {error}"
@@ -147,3 +170,25 @@ def judge(request: pytest.FixtureRequest) -> JudgeFixture:
     """The session's judge: ``judge.evaluate(output, criteria)`` returns a Verdict,
     ``judge.assert_judged(output, criteria)`` asserts."""
     return JudgeFixture(request.config.stash[session_key], request.node)
+
+
+@pytest.fixture
+def judge_checklist(request: pytest.FixtureRequest) -> Generator[ChecklistFixture, None, None]:
+    """``judge_checklist(reply)`` judges the reply against the test's
+    ``@pytest.mark.llmjudge_checklist(...)`` items and asserts the pass rate."""
+    fixture = ChecklistFixture(request.config.stash[session_key], request.node)
+    yield fixture
+    if fixture.calls == 0 and not _failed(request.node):
+        from .errors import JudgeConfigError
+
+        raise JudgeConfigError(
+            f"{request.node.nodeid} requests judge_checklist but never calls it, so its "
+            "checklist judged nothing: call judge_checklist(reply) with the output to check")
+
+
+def _failed(item: pytest.Item) -> bool:
+    report = item.stash.get(_call_report, None)
+    return report is not None and report.failed
+
+
+_call_report = pytest.StashKey[pytest.TestReport]()

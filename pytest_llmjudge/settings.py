@@ -29,6 +29,10 @@ from .polling import (
 )
 
 BACKENDS = ("llamacpp", "litellm")
+# vcrpy's record modes. They govern judge-written files kept for review (generated
+# checklists): none replays only, once writes what is missing, new_episodes also
+# rewrites what no longer matches, all rewrites everything, off neither reads nor writes.
+RECORD_MODES = ("none", "once", "new_episodes", "all", "off")
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
 
@@ -107,6 +111,14 @@ def _boolean(raw: str) -> bool:
     raise JudgeConfigError(f"{raw!r} is not a boolean; use true or false")
 
 
+def _record_mode(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in RECORD_MODES:
+        raise JudgeConfigError(
+            f"unknown record mode {raw!r}; valid modes: {', '.join(RECORD_MODES)}")
+    return value
+
+
 def _api_bases(raw: str) -> tuple[str, ...]:
     bases = tuple(b.strip().rstrip("/") for b in raw.split(",") if b.strip())
     for base in bases:
@@ -125,6 +137,7 @@ class Option:
     parse: Callable[[str], Any]
     default: str
     help: str
+    switch: bool = False  # a command-line flag that takes no value (sets "true")
 
     @property
     def flag(self) -> str:
@@ -188,6 +201,13 @@ OPTIONS: tuple[Option, ...] = (
            f"what an UNSTABLE verdict does: {', '.join(UNSTABLE_MODES)} (default fail)"),
     Option("report", _optional_path, "",
            "write every verdict of the run as JSON to this path"),
+    Option("record_mode", _record_mode, "new_episodes",
+           f"judge-written files kept for review (generated checklists): "
+           f"{', '.join(RECORD_MODES)}; use none in CI, where a missing file is an error "
+           "(default new_episodes)"),
+    Option("update_checklists", _boolean, "false",
+           "rewrite every generated checklist file this run uses, whatever the record mode",
+           switch=True),
 )
 
 
@@ -216,6 +236,8 @@ class Settings:
     confidence: float = 0.9
     unstable: str = "fail"
     report: str | None = None
+    record_mode: str = "new_episodes"
+    update_checklists: bool = False
     # Where each value came from ("cli", "ini", "env", "default"), for the report header.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
@@ -228,8 +250,9 @@ class Settings:
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmjudge", "LLM judge (pytest-llmjudge)")
     for option in OPTIONS:
+        switch: dict[str, Any] = dict(action="store_const", const="true") if option.switch else {}
         group.addoption(option.flag, dest=option.ini, default=None,
-                        help=f"{option.help}; ini {option.ini}, env {option.env}")
+                        help=f"{option.help}; ini {option.ini}, env {option.env}", **switch)
         parser.addini(option.ini, help=option.help, default="")
 
 
