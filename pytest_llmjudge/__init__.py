@@ -5,11 +5,15 @@ from __future__ import annotations
 from .assertion import (
     JudgeAssertionError,
     JudgeFixture,
+    assert_abstains,
     assert_correct,
     assert_grounded,
     assert_judged,
     assert_judged_async,
+    assert_not_abstains,
 )
+from .checklist import assert_checklist
+from .checklist_file import CorruptChecklistError
 from .errors import (
     BackendUnavailableError,
     ContextOverflowError,
@@ -29,6 +33,7 @@ from .verdict import JudgeRequest, Verdict, Vote
 __all__ = [
     "BackendUnavailableError",
     "ContextOverflowError",
+    "CorruptChecklistError",
     "JudgeAssertionError",
     "JudgeConfigError",
     "JudgeError",
@@ -44,8 +49,11 @@ __all__ = [
     "UnstableVerdictWarning",
     "Verdict",
     "Vote",
+    "assert_abstains",
+    "assert_checklist",
     "assert_correct",
     "assert_grounded",
     "assert_judged",
     "assert_judged_async",
+    "assert_not_abstains",
 ]
