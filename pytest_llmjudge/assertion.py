@@ -8,12 +8,14 @@ warning or error.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pytest
 
+from . import combine
 from .errors import JudgeConfigError, JudgeError, UnstableVerdictError, UnstableVerdictWarning
 from .explain import explain
 from .grounding import GROUNDED_CRITERION
@@ -23,8 +25,9 @@ from .session import JudgeSession, running
 from .verdict import JudgeRequest, Verdict
 
 MARKER = "llmjudge"
-ABSTAINS = "The answer abstains: it declines, or says it does not know or cannot tell"
-ANSWERS = "The answer does not abstain: it gives the information asked for"
+# The question the abstention prompt asks, one per direction (each judged on its own).
+ABSTAINS = "Does the answer abstain?"
+ANSWERS = "Does the answer give the information asked for, or a guess at it?"
 
 
 class JudgeAssertionError(AssertionError):
@@ -202,14 +205,27 @@ def assert_not_abstains(answer: object, *, question: str, context: str | None = 
 def _abstention(where: str, criterion: str, answer: object, question: object,
                 context: object, threshold: float | None,
                 policy_keywords: dict[str, Any]) -> Verdict:
+    """Both questions are asked, "does it abstain?" and "does it answer?", and their
+    scores averaged: the 1.5B judge leans to YES on either question alone (measured on
+    tests/test_checklist_quality.py's cases, "I don't know." got P(YES) 0.54 for
+    "does it answer?"), and the lean cancels out."""
     __tracebackhide__ = True
     try:
+        started = time.perf_counter()
         inputs = [("question_text", _text(question, "question", where)),
                   ("context", _text(context, "context", where, True))]
+        session, item = running()
+        opposite = ANSWERS if criterion == ABSTAINS else ABSTAINS
+        asked, other = (build_request(session, item, answer, c, threshold, where,
+                                      policy_keywords, task="abstention", inputs=inputs)
+                        for c in (criterion, opposite))
+        yes, no = session.judge_all([asked, other])
+        verdict = combine.both_ways(yes, no, asked.threshold, criterion=criterion,
+                                    latency_s=time.perf_counter() - started)
+        session.record(item, verdict)
     except JudgeError as err:
         raise err.with_traceback(None) from None
-    return _assert(where, answer, criterion, threshold, policy_keywords, task="abstention",
-                   inputs=inputs)
+    return conclude(verdict, asked.policy.unstable)
 
 
 async def assert_judged_async(output: object, criterion: str, *,
@@ -264,6 +280,25 @@ class JudgeFixture:
             return self._session.evaluate_many(self._item, requests)
         except JudgeError as err:
             raise err.with_traceback(None) from None
+
+    def evaluate_checklist(self, output: object, *, items: Sequence[str] | None = None,
+                           instruction: str | None = None,
+                           weights: Sequence[float] | None = None,
+                           threshold: float | None = None, name: str | None = None,
+                           **policy: Any) -> Verdict:
+        """Judge ``output`` against a checklist without asserting (the arguments of
+        assert_checklist); returns the Verdict, its items in ``verdict.parts``."""
+        __tracebackhide__ = True
+        from .checklist import checklist_verdict
+
+        try:
+            verdict, _ = checklist_verdict(
+                self._session, self._item, output, items=items, instruction=instruction,
+                weights=weights, threshold=threshold, name=name,
+                where="judge.evaluate_checklist()", policy_keywords=policy)
+        except JudgeError as err:
+            raise err.with_traceback(None) from None
+        return verdict
 
     async def aevaluate(self, output: object, criteria: str, *,
                         threshold: float | None = None, scale: int | None = None,

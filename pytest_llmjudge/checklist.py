@@ -19,9 +19,10 @@ import pytest
 from . import combine
 from .assertion import build_request, conclude
 from .errors import JudgeConfigError, JudgeError
+from .judge import Judge, evaluate_many
 from .session import JudgeSession, running
 from .settings import parse_threshold
-from .verdict import Verdict
+from .verdict import JudgeRequest, Verdict
 
 CHECKLIST_MARKER = "llmjudge_checklist"
 # The share of (weighted) items that must pass when the test says nothing: all of them.
@@ -89,49 +90,69 @@ def parse_pass_rate(raw: object, where: str) -> float:
     return rate
 
 
+def checklist_verdict(session: JudgeSession, item: pytest.Item | None, output: object, *,
+                      items: object, instruction: object, weights: object, threshold: object,
+                      name: object, where: str,
+                      policy_keywords: dict[str, Any]) -> tuple[Verdict, str]:
+    """Judge ``output`` against the checklist and record the verdict; returns it with the
+    unstable mode of its policy. Raises JudgeError when judging cannot happen."""
+    started = time.perf_counter()
+    if instruction is not None and (not isinstance(instruction, str)
+                                    or not instruction.strip()):
+        raise JudgeConfigError(
+            f"{where}: instruction must be a non-empty str, got {instruction!r}")
+    notes: list[str] = []
+    extra = combine.Extra()
+    if items is None:
+        if instruction is None:
+            raise JudgeConfigError(
+                f"{where}: give the checklist, items=[...], or instruction=... to have "
+                "the judge write one (kept in a file for review)")
+        from .checklist_file import frozen_items
+
+        frozen = frozen_items(session, item, str(instruction), name, where)
+        items, extra = frozen.items, frozen.extra
+        notes.append(frozen.note)
+    elif name is not None:
+        raise JudgeConfigError(f"{where}: name= names a generated checklist's file; "
+                               "it needs instruction= and no items=")
+    checked = parse_items(items, where)
+    weighed = parse_weights(weights, len(checked), where)
+    rate = parse_pass_rate(threshold, where)
+    shown = (("instruction", instruction if isinstance(instruction, str) else None),)
+    requests = [build_request(session, item, output, question, None, where,
+                              policy_keywords, task="checklist", inputs=shown)
+                for question in checked]
+    verdict = judge_items(session.judge, requests, weighed, rate, notes=notes, extra=extra,
+                          started=started)
+    session.record(item, verdict)
+    return verdict, requests[0].policy.unstable
+
+
+def judge_items(judge: Judge, requests: Sequence[JudgeRequest], weights: Sequence[float],
+                rate: float, *, notes: Sequence[str] = (),
+                extra: combine.Extra = combine.NO_EXTRA,
+                started: float | None = None) -> Verdict:
+    """The checklist verdict on item requests (task ``checklist``), judged concurrently
+    where the backend allows."""
+    started = time.perf_counter() if started is None else started
+    parts = evaluate_many(judge, requests)
+    return combine.checklist(parts, weights, rate,
+                             criterion=f"checklist of {len(requests)} items",
+                             output=requests[0].output,
+                             latency_s=time.perf_counter() - started, notes=notes,
+                             extra=extra)
+
+
 def run_checklist(session: JudgeSession, item: pytest.Item | None, output: object, *,
-                  items: object, instruction: object, weights: object, threshold: object,
-                  name: object, where: str, policy_keywords: dict[str, Any]) -> Verdict:
-    """Judge ``output`` against the checklist and assert the pass rate (the core of
-    assert_checklist and the judge_checklist fixture)."""
+                  where: str, **arguments: Any) -> Verdict:
+    """checklist_verdict, asserted (the core of assert_checklist and judge_checklist)."""
     __tracebackhide__ = True
     try:
-        started = time.perf_counter()
-        if instruction is not None and (not isinstance(instruction, str)
-                                        or not instruction.strip()):
-            raise JudgeConfigError(
-                f"{where}: instruction must be a non-empty str, got {instruction!r}")
-        notes: list[str] = []
-        extra = combine.Extra()
-        if items is None:
-            if instruction is None:
-                raise JudgeConfigError(
-                    f"{where}: give the checklist, items=[...], or instruction=... to have "
-                    "the judge write one (kept in a file for review)")
-            from .checklist_file import frozen_items
-
-            frozen = frozen_items(session, item, str(instruction), name, where)
-            items, extra = frozen.items, frozen.extra
-            notes.append(frozen.note)
-        elif name is not None:
-            raise JudgeConfigError(f"{where}: name= names a generated checklist's file; "
-                                   "it needs instruction= and no items=")
-        checked = parse_items(items, where)
-        weighed = parse_weights(weights, len(checked), where)
-        rate = parse_pass_rate(threshold, where)
-        shown = (("instruction", instruction if isinstance(instruction, str) else None),)
-        requests = [build_request(session, item, output, question, None, where,
-                                  policy_keywords, task="checklist", inputs=shown)
-                    for question in checked]
-        parts = session.judge_all(requests)
-        verdict = combine.checklist(
-            parts, weighed, rate, criterion=f"checklist of {len(checked)} items",
-            output=requests[0].output, latency_s=time.perf_counter() - started,
-            notes=notes, extra=extra)
-        session.record(item, verdict)
+        verdict, unstable = checklist_verdict(session, item, output, where=where, **arguments)
     except JudgeError as err:
         raise err.with_traceback(None) from None
-    return conclude(verdict, requests[0].policy.unstable)
+    return conclude(verdict, unstable)
 
 
 def assert_checklist(output: object, *, items: Sequence[str] | None = None,

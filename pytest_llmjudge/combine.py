@@ -7,6 +7,7 @@ and would pass with them counted as passed. Otherwise it is as firm as its parts
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ class Extra:
     cost_usd: float | None = None
 
 
+NO_EXTRA = Extra()
+
+
 def _firm(part: Verdict) -> bool:
     return part.passed and not part.unstable
 
@@ -38,7 +42,7 @@ def pass_rate(parts: Sequence[Verdict], weights: Sequence[float], *,
 
 def checklist(parts: Sequence[Verdict], weights: Sequence[float], threshold: float, *,
               criterion: str, output: str, latency_s: float, notes: Sequence[str] = (),
-              extra: Extra = Extra()) -> Verdict:
+              extra: Extra = NO_EXTRA) -> Verdict:
     """Score: the weighted share of items that passed; passes at ``threshold``."""
     score = pass_rate(parts, weights)
     passed = score >= threshold
@@ -48,7 +52,7 @@ def checklist(parts: Sequence[Verdict], weights: Sequence[float], threshold: flo
 
 
 def claims(parts: Sequence[Verdict], *, criterion: str, output: str, latency_s: float,
-           notes: Sequence[str] = (), extra: Extra = Extra()) -> Verdict:
+           notes: Sequence[str] = (), extra: Extra = NO_EXTRA) -> Verdict:
     """An answer is grounded when every claim is. Score: the lowest claim score, so a
     single invented claim pulls the whole answer down by its own measure."""
     score = min(p.score for p in parts)
@@ -59,13 +63,27 @@ def claims(parts: Sequence[Verdict], *, criterion: str, output: str, latency_s: 
                   unstable, criterion, output, latency_s, extra)
 
 
+def both_ways(asked: Verdict, opposite: Verdict, threshold: float, *, criterion: str,
+              latency_s: float) -> Verdict:
+    """One yes/no question asked in both polarities ("does it abstain?", "does it
+    answer?"): the score averages P(yes) of the first with P(no) of the second, which
+    cancels a judge's lean towards YES. UNSTABLE when either side is."""
+    score = (asked.score + 1.0 - opposite.score) / 2
+    verdict = _build((asked, opposite), "polarity", (1.0, 1.0), (), score, threshold,
+                     score >= threshold, asked.unstable or opposite.unstable, criterion,
+                     asked.output, latency_s, NO_EXTRA)
+    side = asked if verdict.passed else opposite
+    return dataclasses.replace(verdict, answer=asked.answer if verdict.passed else
+                               opposite.answer, reasoning=side.reasoning)
+
+
 def _build(parts: Sequence[Verdict], kind: str, weights: Sequence[float],
            notes: Sequence[str], score: float, threshold: float, passed: bool,
            unstable: bool, criterion: str, output: str, latency_s: float,
            extra: Extra) -> Verdict:
     failing = [p for p in parts if not _firm(p)]
     # The reason shown is the first part that argues for the verdict's side.
-    reason = (failing if not passed else parts)[0].reasoning if parts else ""
+    reason = ((failing or list(parts)) if not passed else parts)[0].reasoning if parts else ""
     costs = [p.cost_usd for p in parts if p.cost_usd is not None]
     if extra.cost_usd is not None:
         costs.append(extra.cost_usd)

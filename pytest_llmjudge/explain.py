@@ -88,6 +88,12 @@ def _votes(verdict: Verdict) -> list[str]:
 def _combined_headline(verdict: Verdict) -> str:
     firm = [p.passed and not p.unstable for p in verdict.parts]
     count = len(verdict.parts)
+    if verdict.part_kind == "polarity":
+        outcome = "UNSTABLE" if verdict.unstable else "passed" if verdict.passed else "failed"
+        relation = ">=" if verdict.passed else "<"
+        return (f"judged assertion {outcome}: score {verdict.score:.3f} {relation} threshold "
+                f"{verdict.threshold:.2f} (the mean of YES to the question and NO to its "
+                "opposite)")
     if verdict.part_kind == "claim":
         what = f"grounded assertion: {count - sum(firm)} of {count} claims not supported"
         score = f"lowest claim score {verdict.score:.3f}"
@@ -110,7 +116,7 @@ def _parts(verdict: Verdict) -> list[str]:
     rows = list(enumerate(verdict.parts, 1))
     if kind == "claim":
         rows.sort(key=lambda row: row[1].passed and not row[1].unstable)
-    lines = [f"  {kind}s:"]
+    lines = ["  asked both ways:" if kind == "polarity" else f"  {kind}s:"]
     for number, part in rows:
         weight = (f" weight {verdict.weights[number - 1]:g}"
                   if len(set(verdict.weights)) > 1 else "")

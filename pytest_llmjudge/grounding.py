@@ -36,7 +36,7 @@ STATED_CRITERION = "The response states the claim"
 MAX_CLAIMS = 12
 # A sentence ends at . ! or ? followed by space and a capital, digit or quote; common
 # abbreviations ("e.g.", "Dr.") do not end one.
-_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+_END = re.compile(r"(?<=[.!?])([\"')\]]?)\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Ms|Dr|Prof|St|No|Inc|Ltd|Co|approx)|\b[A-Z])\.$")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
@@ -64,7 +64,7 @@ def split_sentences(text: str) -> list[str]:
             continue
         start = 0
         for match in _END.finditer(line):
-            candidate = line[start:match.start()].strip()
+            candidate = line[start:match.start() + len(match.group(1))].strip()
             if _ABBREVIATION.search(candidate):
                 continue
             pieces.append(candidate)
