@@ -26,6 +26,12 @@ INTENTS = (
     Intent(("où", "commande", "bonjour"),
            "Bonjour ! Merci pour votre message. Pourriez-vous m'indiquer votre numéro de "
            "commande afin que je vérifie où en est votre colis ?"),
+    Intent(("damaged", "broken", "cracked"),
+           "I'm so sorry your order arrived damaged. We can send you a replacement or refund "
+           "you in full, whichever you prefer: just reply with a photo of the damage."),
+    Intent(("gift card", "voucher"),
+           "I'm sorry, I don't have any information about gift cards, so I can't say whether "
+           "we sell them. Our help centre team can tell you."),
     Intent(("late", "delayed", "still"),
            "I'm really sorry your delivery is late; that's not the experience we want for you. "
            "I've flagged it with our courier and you'll get an update by email."),
@@ -38,6 +44,12 @@ INTENTS = (
     Intent(("where", "order", "parcel", "package"),
            "Thanks for getting in touch! I'm happy to look into this for you. Could you send me "
            "your order number so I can check where your parcel is?"),
+)
+
+# What the bot knows about the shop; it does not cover gift cards.
+SHOP_FAQ = (
+    "We sell shoes, boots and sandals for adults and children. Standard delivery takes 3-5 "
+    "working days and is free on orders over 50 euros. Returns are free within 30 days."
 )
 
 # Known bug, kept on purpose so an example fails: the fallback is curt and offers no help.

@@ -6,9 +6,16 @@ read their failure messages to see what a judged failure explains.
 
 from __future__ import annotations
 
-from support_bot import RETURN_POLICY, SupportBot
+import pytest
+from support_bot import RETURN_POLICY, SHOP_FAQ, SupportBot
 
-from pytest_llmjudge import JudgeFixture, assert_grounded, assert_judged
+from pytest_llmjudge import (
+    ChecklistFixture,
+    JudgeFixture,
+    assert_abstains,
+    assert_grounded,
+    assert_judged,
+)
 
 
 def test_order_status_asks_for_the_order_number(bot: SupportBot) -> None:
@@ -26,6 +33,24 @@ def test_return_answer_is_grounded_in_the_policy(bot: SupportBot) -> None:
     # fee or deadline would fail here even if the reply read well.
     question = "How do I return my shoes?"
     assert_grounded(bot.answer(question), context=RETURN_POLICY, question=question)
+
+
+@pytest.mark.llmjudge_checklist(
+    "Apologises for the damage",
+    "Offers a refund or a replacement",
+    "Tells the customer what to do next",
+)
+def test_damaged_order_reply_meets_the_checklist(
+    bot: SupportBot, judge_checklist: ChecklistFixture
+) -> None:
+    # Each item is judged on its own; a failure lists which ones the reply missed.
+    judge_checklist(bot.answer("My order arrived damaged, the box was crushed"))
+
+
+def test_bot_admits_what_the_faq_does_not_say(bot: SupportBot) -> None:
+    # The FAQ says nothing about gift cards: the bot must decline, not invent an answer.
+    question = "Do you sell gift cards?"
+    assert_abstains(bot.answer(question), question=question, context=SHOP_FAQ)
 
 
 def test_late_delivery_gets_an_apology(bot: SupportBot) -> None:

@@ -12,7 +12,7 @@ from .assertion import (
     assert_judged_async,
     assert_not_abstains,
 )
-from .checklist import assert_checklist
+from .checklist import ChecklistFixture, assert_checklist
 from .checklist_file import CorruptChecklistError
 from .errors import (
     BackendUnavailableError,
@@ -32,6 +32,7 @@ from .verdict import JudgeRequest, Verdict, Vote
 
 __all__ = [
     "BackendUnavailableError",
+    "ChecklistFixture",
     "ContextOverflowError",
     "CorruptChecklistError",
     "JudgeAssertionError",
