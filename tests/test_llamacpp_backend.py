@@ -86,9 +86,11 @@ def test_prompt_version_tracks_the_file_content() -> None:
 
 
 def test_every_task_prompt_renders_in_every_reply_mode() -> None:
+    from pytest_llmjudge.judge import TASK_PROMPTS
+
     inputs = {"criterion": "C", "output": '"O"', "tag": "t", "context": '"X"',
-              "question_text": "null", "reference": "null"}
-    for task in ("criterion.v1", "grounded.v1", "correct.v1"):
+              "question_text": "null", "reference": "null", "instruction": "null"}
+    for task in TASK_PROMPTS.values():
         for mode in ("direct", "cot"):
             system, user = load(task, mode).render(**inputs)
             assert '"answer"' in system.content and "{{" not in system.content + user.content
@@ -99,6 +101,60 @@ def test_string_grammar_is_json_safe() -> None:
     grammar = schema_grammar({"type": "string", "minLength": 1, "maxLength": 40})
     assert "char{1,40}" in grammar
     assert r"\x00-\x1F" in grammar  # raw control characters are not JSON
+
+
+def test_every_writing_prompt_asks_for_a_list() -> None:
+    from pytest_llmjudge.writer import WRITE_PROMPTS
+
+    for task in WRITE_PROMPTS.values():
+        system, user = load(task, "list").render(output='"O"', tag="t", max_items="8")
+        assert '{"items": [...]}' in system.content and "{{" not in system.content + user.content
+
+
+def test_string_list_grammar_compiles_and_bounds_the_items() -> None:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    from pytest_llmjudge.writer import list_spec
+
+    schema = list_spec(8).json_schema()["properties"]["items"]
+    grammar = schema_grammar(schema)
+    assert 'item ("," "\\n  " item){0,7}' in grammar and "char{1,240}" in grammar
+    LlamaGrammar.from_string(grammar, verbose=False)
+
+
+def test_a_list_written_under_the_grammar_is_valid(backend: LlamaCppBackend) -> None:
+    from pytest_llmjudge.writer import clean_items, list_spec
+
+    spec = list_spec(3)
+    messages = load("claims_write.v1", "list").render(
+        output='"The shop opens at 9am. It sells shoes. Delivery is free."', tag="t",
+        max_items="3")
+    completion = backend.complete(CompletionRequest(messages=messages, reply=spec,
+                                                    max_tokens=200))
+    items = clean_items(completion.text, spec, "claims")
+    assert 1 <= len(items) <= 3 and all(items)
+
+
+@pytest.mark.parametrize(("reply", "message"), [
+    ('{"items": []}', "should be non-empty|is too short"),
+    ('{"items": ["  ", " "]}', "wrote zero claims"),
+    ('{"items": ["a", 3]}', "does not fit the schema"),
+    ('{"items": "a"}', "does not fit the schema"),
+    ('{"items": ["a"', "does not fit the schema"),
+])
+def test_bad_written_lists_are_reply_errors(reply: str, message: str) -> None:
+    from pytest_llmjudge.errors import JudgeReplyError
+    from pytest_llmjudge.writer import clean_items, list_spec
+
+    with pytest.raises(JudgeReplyError, match=message):
+        clean_items(reply, list_spec(8), "claims")
+
+
+def test_written_items_lose_blanks_and_repeats() -> None:
+    from pytest_llmjudge.writer import clean_items, list_spec
+
+    reply = '{"items": ["Opens  at 9am.", "opens at 9am.", " ", "Sells\\nshoes."]}'
+    assert clean_items(reply, list_spec(8), "claims") == ("Opens at 9am.", "Sells shoes.")
 
 
 def test_seeded_sampling_is_reproducible(backend: LlamaCppBackend) -> None:
