@@ -93,3 +93,27 @@ def test_a_context_too_long_for_the_server_is_a_context_error(
     result = remote.runpytest(f"--llmjudge-api-base={proxy.url}")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["E *ContextOverflowError: *context window*"])
+
+
+def test_checklists_and_claims_go_through_a_real_server(
+    remote: pytest.Pytester, proxy: FaultProxy,
+) -> None:
+    # The judge writes a list (the checklist, the claims) as JSON through the server's
+    # structured output, then judges each item; items go out concurrently.
+    remote.makepyfile(test_reply="""
+        def test_reply(judge):
+            verdict = judge.evaluate_checklist(
+                "Sorry about order #1234; a replacement is on its way.",
+                instruction="Apologise for the damaged order #1234 and offer a fix.",
+                strategy="single")
+            assert 1 <= len(verdict.parts) <= 8
+            assert all(p.reasoning for p in verdict.parts)
+    """)
+    remote.runpytest(f"--llmjudge-api-base={proxy.url}").assert_outcomes(passed=1)
+    path = remote.path / "__llmjudge__" / "checklists" / "test_reply" / "test_reply.checklist"
+    from pytest_llmjudge.checklist_file import read
+
+    stored = read(path)
+    assert stored is not None and stored.written_by.startswith("litellm:openai/judge")
+    if len(stored.items) > 1:
+        assert proxy.max_in_flight >= 2
