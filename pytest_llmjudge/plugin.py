@@ -15,7 +15,7 @@ import pytest
 from . import hookspecs
 from .assertion import JudgeFixture
 from .checklist import CHECKLIST_MARKER, ChecklistFixture, marker_checklist
-from .errors import JudgeError
+from .errors import JudgeConfigError, JudgeError
 from .report import ERROR_PROPERTY, SessionRecord
 from .session import JudgeSession, session_key, set_running
 from .settings import Settings, add_options, resolve
@@ -88,15 +88,27 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A checklist marker is checked before the test runs: its items, and that the test
     requests the fixture that hands the output over (else nothing would be judged)."""
-    if marker_checklist(item) is not None and "judge_checklist" not in getattr(
-            item, "fixturenames", ()):
-        from .errors import JudgeConfigError
+    try:
+        marked = marker_checklist(item) is not None
+    except JudgeError as err:
+        problem: JudgeError | None = err
+    else:
+        problem = None if not marked or "judge_checklist" in getattr(
+            item, "fixturenames", ()) else JudgeConfigError(
+            f"{item.nodeid} is marked @pytest.mark.{CHECKLIST_MARKER} but does not "
+            "request the judge_checklist fixture, so nothing hands its output to the "
+            "checklist: add a judge_checklist argument and call judge_checklist(reply), "
+            "or drop the marker and call assert_checklist(reply, items=[...])")
+    if problem is not None:
+        _fail_outside_the_test(item, problem)
 
-        raise JudgeConfigError(
-            f"{item.nodeid} is marked @pytest.mark.{CHECKLIST_MARKER} but does not request "
-            "the judge_checklist fixture, so nothing hands its output to the checklist: add "
-            "a judge_checklist argument and call judge_checklist(reply), or drop the marker "
-            "and call assert_checklist(reply, items=[...])")
+
+def _fail_outside_the_test(item: pytest.Item, err: JudgeError) -> None:
+    """An ERROR at setup or teardown with the message alone: the plugin's frames would
+    only hide it."""
+    message = f"{type(err).__name__}: {err}"
+    item.user_properties.append((ERROR_PROPERTY, message))
+    pytest.fail(message, pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -179,11 +191,9 @@ def judge_checklist(request: pytest.FixtureRequest) -> Generator[ChecklistFixtur
     fixture = ChecklistFixture(request.config.stash[session_key], request.node)
     yield fixture
     if fixture.calls == 0 and not _failed(request.node):
-        from .errors import JudgeConfigError
-
-        raise JudgeConfigError(
+        _fail_outside_the_test(request.node, JudgeConfigError(
             f"{request.node.nodeid} requests judge_checklist but never calls it, so its "
-            "checklist judged nothing: call judge_checklist(reply) with the output to check")
+            "checklist judged nothing: call judge_checklist(reply) with the output to check"))
 
 
 def _failed(item: pytest.Item) -> bool:

@@ -143,17 +143,17 @@ def test_the_report_carries_the_checklist_and_its_items(pytester: pytest.Pyteste
 
 @pytest.mark.parametrize(("marker", "message"), [
     ("@pytest.mark.llmjudge_checklist()",
-     "*test_reply.py::test_reply: the checklist is empty; list the items*"),
+     "the checklist is empty; list the items*"),
     ("@pytest.mark.llmjudge_checklist('Polite', 'polite')",
-     "*checklist item 2 repeats item 1 ('polite'); a repeat would count twice*"),
+     "checklist item 2 repeats item 1 ('polite'); a repeat would count twice*"),
     ("@pytest.mark.llmjudge_checklist('Polite', 3)",
-     "*checklist item 2 is a int (3); every item must be a str*"),
+     "checklist item 2 is a int (3); every item must be a str*"),
     ("@pytest.mark.llmjudge_checklist('Polite', treshold=1)",
-     "*unknown keyword(s) treshold*"),
+     "unknown keyword(s) treshold*"),
     ("@pytest.mark.llmjudge_checklist('Polite', threshold=0)",
-     "*threshold=0 would pass a reply that fails every item*"),
+     "threshold=0 would pass a reply that fails every item*"),
     ("@pytest.mark.llmjudge_checklist('Polite', 'Short', weights=[1])",
-     "*weights must be a list of 2 numbers, one per item, got ?1?"),
+     "weights must be a list of 2 numbers, one per item, got ?1?"),
 ])
 def test_a_bad_marker_errors_at_setup_naming_the_test(pytester: pytest.Pytester, marker: str,
                                                       message: str) -> None:
@@ -166,7 +166,9 @@ def test_a_bad_marker_errors_at_setup_naming_the_test(pytester: pytest.Pytester,
     """)
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at setup of test_reply*", f"E   {message}"])
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_reply*",
+                                 f"JudgeConfigError: @pytest.mark.llmjudge_checklist on "
+                                 f"test_reply.py::test_reply: {message}"])
     result.stdout.fnmatch_lines(["stub calls: 0, *"])
 
 
@@ -181,8 +183,8 @@ def test_a_marker_without_the_fixture_errors_at_setup(pytester: pytest.Pytester)
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([
-        "E   *test_reply.py::test_reply is marked @pytest.mark.llmjudge_checklist but does "
-        "not request the judge_checklist fixture*"])
+        "JudgeConfigError: test_reply.py::test_reply is marked "
+        "@pytest.mark.llmjudge_checklist but does not request the judge_checklist fixture*"])
 
 
 def test_a_fixture_never_called_errors_at_teardown(pytester: pytest.Pytester) -> None:
@@ -193,10 +195,14 @@ def test_a_fixture_never_called_errors_at_teardown(pytester: pytest.Pytester) ->
         def test_reply(judge_checklist):
             assert "reply"
     """)
-    result = pytester.runpytest()
+    result = pytester.runpytest("--llmjudge-report=report.json")
+    # Recorded in the JSON report like any judge error.
+    (test,) = json.loads((pytester.path / "report.json").read_text())["tests"]
+    assert test["outcome"] == "error" and "never calls it" in test["error"]
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_reply*",
-                                 "E   *requests judge_checklist but never calls it*"])
+                                 "JudgeConfigError: test_reply.py::test_reply requests "
+                                 "judge_checklist but never calls it*"])
 
 
 def test_the_fixture_without_a_marker_errors(pytester: pytest.Pytester) -> None:
