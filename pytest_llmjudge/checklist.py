@@ -101,6 +101,12 @@ def checklist_verdict(session: JudgeSession, item: pytest.Item | None, output: o
                                     or not instruction.strip()):
         raise JudgeConfigError(
             f"{where}: instruction must be a non-empty str, got {instruction!r}")
+    shown = (("instruction", instruction if isinstance(instruction, str) else None),)
+    # The output, the policy and the pass rate are checked before the judge writes a
+    # checklist: a bad argument must not cost a generation, or a file.
+    build_request(session, item, output, "checked first", None, where, policy_keywords,
+                  task="checklist", inputs=shown)
+    rate = parse_pass_rate(threshold, where)
     notes: list[str] = []
     extra = combine.Extra()
     if items is None:
@@ -118,8 +124,6 @@ def checklist_verdict(session: JudgeSession, item: pytest.Item | None, output: o
                                "it needs instruction= and no items=")
     checked = parse_items(items, where)
     weighed = parse_weights(weights, len(checked), where)
-    rate = parse_pass_rate(threshold, where)
-    shown = (("instruction", instruction if isinstance(instruction, str) else None),)
     requests = [build_request(session, item, output, question, None, where,
                               policy_keywords, task="checklist", inputs=shown)
                 for question in checked]

@@ -378,3 +378,18 @@ def test_two_generated_checklists_in_one_test_need_names(pytester: pytest.Pytest
     # (test_reply.checklist is the first run's, written before its second call failed.)
     assert sorted(p.name for p in folder.iterdir()) == [
         "test_reply.brief.checklist", "test_reply.checklist", "test_reply.polite.checklist"]
+
+
+def test_a_bad_output_errors_before_the_judge_writes_a_checklist(
+    pytester: pytest.Pytester,
+) -> None:
+    _project(pytester, """
+        from pytest_llmjudge import assert_checklist
+
+        def test_reply():
+            assert_checklist("  ", instruction="Be polite", threshold=0.5)
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["E   *the output to judge is empty*", "stub calls: 0, *"])
+    assert not _checklist_file(pytester).exists()
