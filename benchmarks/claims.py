@@ -91,11 +91,12 @@ def summary(args: argparse.Namespace) -> None:
 
 
 def failures(args: argparse.Namespace) -> None:
+    sources = {i["id"]: dict(i["inputs"])["context"] for i in items("qags_xsum_dev", None)}
     for row in load(args.path):
         atomic = row["atomic"]
         if row["label"] or atomic["passed"]:
             continue
-        print(f"\n{row['id']}: {row['output']}")
+        print(f"\n{row['id']}: {row['output']}\nSOURCE: {sources[row['id']][:1800]}")
         for claim in atomic["claims"] or [dict(claim="(whole)", score=atomic["score"],
                                                reason=atomic["reason"])]:
             mark = "UNSUPPORTED" if claim["score"] < THRESHOLD else "ok"
