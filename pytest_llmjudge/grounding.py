@@ -10,7 +10,8 @@ answer as its evidence for the claim. Claims come from one of:
 - ``atomic``: the judge rewrites the answer as short self-contained claims. Small
   judges add facts of their own while doing it, so every written claim is first
   checked against the answer itself, and one the answer does not state is dropped
-  (and named in the verdict's notes).
+  (and named in the verdict's notes). They also leave facts out, so the whole
+  answer is judged as well, as one more part.
 - ``off``: the whole answer in one judgment.
 
 On a local model the claims of one answer share the prompt up to the claim, so each
@@ -87,17 +88,22 @@ def judge_grounded(judge: Judge, request: JudgeRequest, mode: str) -> Verdict:
     extra = combine.Extra()
     if mode == "off":
         return judge.evaluate(request)
+    whole: list[JudgeRequest] = []
     if mode == "sentences":
-        claims = split_sentences(request.output)[:MAX_CLAIMS]
+        # Every sentence is judged, however many: a sentence left out would be a
+        # claim nobody checked.
+        claims = split_sentences(request.output)
     else:
         claims, extra, notes = _atomic_claims(judge, request)
-    if len(claims) <= 1 and not notes:
-        return judge.evaluate(request)  # one claim: the whole answer, as ever
-    if not claims:
-        notes.append("no written claim is stated by the answer; judged the answer whole")
-        claims = [request.output]
+        # The writer may leave a fact out, so the whole answer is judged too: a claim
+        # it did not write is still checked, and the answer can only be stricter.
+        whole = [request]
+        notes.append("the whole answer is judged too, so a fact the written claims leave "
+                     "out is still checked")
+    if len(claims) <= 1 and not whole:
+        return judge.evaluate(request)  # one sentence: the whole answer, as ever
     inputs = dict(request.inputs)
-    requests = [
+    requests = whole + [
         dataclasses.replace(request, output=claim, criterion=CLAIM_CRITERION, task="claim",
                             inputs=(("context", inputs["context"]),
                                     ("question_text", inputs.get("question_text")),

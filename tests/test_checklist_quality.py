@@ -4,7 +4,7 @@ hand-written cases whose verdicts are clear (written for this project)."""
 from __future__ import annotations
 
 import pytest
-from grounding_cases import BRIDGE, KETTLE, LIBRARY
+from grounding_cases import BRIDGE, GROUNDING, KETTLE, LIBRARY
 
 from pytest_llmjudge import combine
 from pytest_llmjudge.assertion import ABSTAINS, ANSWERS
@@ -94,3 +94,15 @@ def test_abstention_is_told_from_an_answer(quality_judge: Judge, answer: str,
         for question in (ABSTAINS, ANSWERS))
     verdict = combine.both_ways(yes, no, 0.5, criterion=ABSTAINS, latency_s=0.0)
     assert verdict.passed == abstains, (yes.score, no.score, verdict.reasoning)
+
+
+def test_atomic_claims_catch_an_invention_inside_one_sentence(quality_judge: Judge) -> None:
+    # Whole, this one-sentence answer passes (tests/grounding_cases.py: KNOWN_LENIENT);
+    # split into claims, the invented fee is a claim of its own and fails.
+    case = next(c for c in GROUNDING if c.name == "loans-invented-fee")
+    verdict = _grounded(quality_judge, case.context, case.response, mode="atomic")
+    whole, *claims = verdict.parts
+    assert whole.output == case.response and claims
+    unsupported = [p.output for p in claims if not p.passed]
+    assert not verdict.passed and any("50 cents" in c for c in unsupported), [
+        (p.output, round(p.score, 3)) for p in verdict.parts]
