@@ -11,8 +11,9 @@ show what the claims add.
 (XSum summaries are one sentence, so the default ``sentences`` mode is ``off`` here.)
 
 Per-item results stream to a JSONL file; ``summary`` prints AUROC, accuracy at the
-shipped threshold and seconds per item, and ``failures`` prints the inconsistent
-summaries that failed under ``atomic`` with their listed claims, for a hand check.
+shipped threshold and seconds per item, and ``failures`` prints the summaries
+that failed under ``atomic`` (either label) with their listed claims and the source,
+for a hand check of whether the listed claim is the unsupported one.
 
     python benchmarks/claims.py run --model qwen2.5-coder-1.5b --limit 120
     python benchmarks/claims.py summary benchmarks/results/claims-qwen2.5-coder-1.5b.jsonl
@@ -116,9 +117,11 @@ def failures(args: argparse.Namespace) -> None:
     sources = {i["id"]: dict(i["inputs"])["context"] for i in items("qags_xsum_dev", None)}
     for row in load(args.path):
         atomic = row["atomic"]
-        if row["label"] or min(row["off"]["score"], _claims_only(row)) >= THRESHOLD:
+        if min(row["off"]["score"], _claims_only(row)) >= THRESHOLD:
             continue
-        print(f"\n{row['id']}: {row['output']}\nSOURCE: {sources[row['id']][:1800]}")
+        label = "consistent" if row["label"] else "inconsistent"
+        print(f"\n{row['id']} (labelled {label}): {row['output']}\n"
+              f"SOURCE: {sources[row['id']][:1800]}")
         print(f"  [whole summary {row['off']['score']:.2f}] -- {row['off']['reason']}")
         for claim in atomic["claims"] or [dict(claim="(whole)", score=atomic["score"],
                                                reason=atomic["reason"])]:

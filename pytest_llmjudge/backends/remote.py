@@ -5,13 +5,14 @@ are ours, with tenacity: rate limits, 5xx and connection errors are retried with
 exponential backoff and jitter inside one overall deadline (the call timeout), so a
 judged assertion never waits past ``llmjudge_timeout``; authentication errors and
 bad requests are not retried. Several ``api_base`` values spread calls over
-servers through litellm's Router.
+servers: each call goes to the one with the fewest calls in flight.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import threading
 import time
 from typing import Any
@@ -64,17 +65,8 @@ class LiteLLMBackend:
         self._unreachable = False
         self._lock = threading.Lock()
         self._negotiating = threading.Lock()
-        if self._router is None and len(self._bases) > 1:
-            self._router = self._litellm.Router(
-                model_list=[
-                    {"model_name": "judge",
-                     "litellm_params": {"model": self._model, "api_base": base,
-                                        "api_key": self._key}}
-                    for base in self._bases
-                ],
-                num_retries=0,  # retries are ours, with one deadline
-                routing_strategy="simple-shuffle",
-            )
+        # Calls in flight per server, for spreading calls over several api_base values.
+        self._in_flight = dict.fromkeys(self._bases, 0)
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -290,13 +282,29 @@ class LiteLLMBackend:
         elif fmt == "json_object":
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         if self._router is not None:
-            name = self._model if self._router_file else "judge"
-            return self._router.completion(model=name, **kwargs)
-        if self._bases:
-            kwargs["api_base"] = self._bases[0]
+            return self._router.completion(model=self._model, **kwargs)
         if self._key:
             kwargs["api_key"] = self._key
-        return self._litellm.completion(model=self._model, **kwargs)
+        if not self._bases:
+            return self._litellm.completion(model=self._model, **kwargs)
+        base = self._take_server()
+        try:
+            return self._litellm.completion(model=self._model, api_base=base, **kwargs)
+        finally:
+            with self._lock:
+                self._in_flight[base] -= 1
+
+    def _take_server(self) -> str:
+        """The server with the fewest calls in flight, ties drawn at random. Measured with
+        two one-slot servers (benchmarks/checklist_throughput.py), litellm's Router
+        spread concurrent calls worse: random choice ("simple-shuffle") often sent two
+        to one server, and "least-busy" breaks ties by list order, so separate
+        processes (pytest-xdist workers) would all pick the first server."""
+        with self._lock:
+            fewest = min(self._in_flight.values())
+            base = random.choice([b for b, n in self._in_flight.items() if n == fewest])
+            self._in_flight[base] += 1
+            return base
 
     def _cost(self, response: Any) -> float | None:
         try:
