@@ -12,8 +12,10 @@ from .assertion import (
     assert_judged_async,
     assert_not_abstains,
 )
+from .baseline import BaselineFileError, BaselineFixture
 from .checklist import ChecklistFixture, assert_checklist
 from .checklist_file import CorruptChecklistError
+from .comparison import assert_better, assert_not_worse
 from .errors import (
     BackendUnavailableError,
     ContextOverflowError,
@@ -27,11 +29,14 @@ from .errors import (
     UnstableVerdictError,
     UnstableVerdictWarning,
 )
+from .pairwise import Ranking
 from .polling import Policy
 from .verdict import JudgeRequest, Verdict, Vote
 
 __all__ = [
     "BackendUnavailableError",
+    "BaselineFileError",
+    "BaselineFixture",
     "ChecklistFixture",
     "ContextOverflowError",
     "CorruptChecklistError",
@@ -46,15 +51,18 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "Policy",
+    "Ranking",
     "UnstableVerdictError",
     "UnstableVerdictWarning",
     "Verdict",
     "Vote",
     "assert_abstains",
+    "assert_better",
     "assert_checklist",
     "assert_correct",
     "assert_grounded",
     "assert_judged",
     "assert_judged_async",
     "assert_not_abstains",
+    "assert_not_worse",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +23,9 @@ from .judge import make_request
 from .polling import make_policy
 from .session import JudgeSession, running
 from .verdict import JudgeRequest, Verdict
+
+if TYPE_CHECKING:
+    from .pairwise import Ranking
 
 MARKER = "llmjudge"
 # The question the abstention prompt asks, one per direction (each judged on its own).
@@ -299,6 +302,47 @@ class JudgeFixture:
         except JudgeError as err:
             raise err.with_traceback(None) from None
         return verdict
+
+    def compare(self, candidate: object, reference: object, *, criteria: str,
+                instruction: str | None = None, **policy: Any) -> Verdict:
+        """Compare ``candidate`` with ``reference`` in both orders, without asserting.
+        ``verdict.answer`` is BETTER, WORSE or TIE; ``verdict.score`` is P(candidate
+        better); ``verdict.parts`` holds the two orders."""
+        __tracebackhide__ = True
+        from .comparison import comparison_request
+        from .pairwise import OUTCOMES, compare
+
+        try:
+            request, shown = comparison_request(
+                self._session, self._item, candidate, reference, criteria, 0.0, instruction,
+                "judge.compare()", policy)
+            verdict = compare(self._session.judge, request, shown, OUTCOMES)
+            self._session.record(self._item, verdict)
+        except JudgeError as err:
+            raise err.with_traceback(None) from None
+        return verdict
+
+    def rank(self, outputs: Sequence[object], *, criteria: str,
+             instruction: str | None = None, **policy: Any) -> Ranking:
+        """Rank ``outputs`` by ``criteria``: every pair compared in both orders (a round
+        robin), each output scored by its mean P(better). Returns a Ranking
+        (``order``: indexes, best first; ``scores``: per output, in input order)."""
+        __tracebackhide__ = True
+        from .pairwise import rank
+
+        try:
+            if isinstance(outputs, str) or not isinstance(outputs, Sequence):
+                raise JudgeConfigError(
+                    f"judge.rank(): outputs must be a list of str, got {type(outputs).__name__}")
+            shown = _text(instruction, "instruction", "judge.rank()", True)
+            requests = [build_request(self._session, self._item, output, criteria, 0.0,
+                                      "judge.rank()", policy, task="pairwise",
+                                      inputs=[("instruction", shown)])
+                        for output in outputs]
+            ranking = rank(self._session.judge, requests)
+        except JudgeError as err:
+            raise err.with_traceback(None) from None
+        return ranking
 
     async def aevaluate(self, output: object, criteria: str, *,
                         threshold: float | None = None, scale: int | None = None,

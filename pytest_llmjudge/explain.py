@@ -5,13 +5,13 @@ from __future__ import annotations
 import textwrap
 
 from .schema import choice_value
-from .verdict import Verdict
+from .verdict import Verdict, excerpt
 
 _WRAP = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
 
 
 def headline(verdict: Verdict) -> str:
-    if verdict.parts:
+    if verdict.part_kind:
         return _combined_headline(verdict)
     if verdict.unstable:
         low, high = verdict.interval or (0.0, 1.0)
@@ -39,7 +39,10 @@ def explain(verdict: Verdict) -> list[str]:
         *(_WRAP.fill(line) if line.strip() else "" for line in
           verdict.output_excerpt.splitlines()),
     ]
-    if verdict.parts:
+    if verdict.part_kind == "order":
+        lines += ["  reference:", *(_WRAP.fill(line) if line.strip() else "" for line in
+                                  excerpt(verdict.reference).splitlines())]
+    if verdict.part_kind:
         lines += _parts(verdict)
     elif verdict.polls <= 1:
         p_yes = verdict.votes[0].p_yes if verdict.votes else None
@@ -88,6 +91,12 @@ def _votes(verdict: Verdict) -> list[str]:
 def _combined_headline(verdict: Verdict) -> str:
     firm = [p.passed and not p.unstable for p in verdict.parts]
     count = len(verdict.parts)
+    if verdict.part_kind == "order":
+        outcome = "UNSTABLE" if verdict.unstable else "passed" if verdict.passed else "failed"
+        judged = {"BETTER": "better than", "WORSE": "worse than", "TIE": "tied with"}
+        return (f"pairwise comparison {outcome}: the candidate is judged "
+                f"{judged.get(verdict.answer, verdict.answer)} the reference; "
+                f"P(candidate better) {verdict.score:.3f}, threshold {verdict.threshold:.2f}")
     if verdict.part_kind == "polarity":
         outcome = "UNSTABLE" if verdict.unstable else "passed" if verdict.passed else "failed"
         relation = ">=" if verdict.passed else "<"
@@ -116,6 +125,8 @@ def _parts(verdict: Verdict) -> list[str]:
     rows = list(enumerate(verdict.parts, 1))
     if kind == "claim":
         rows.sort(key=lambda row: row[1].passed and not row[1].unstable)
+    if kind == "order":
+        return _orders(verdict)
     lines = ["  asked both ways:" if kind == "polarity" else f"  {kind}s:"]
     for number, part in rows:
         weight = (f" weight {verdict.weights[number - 1]:g}"
@@ -127,11 +138,21 @@ def _parts(verdict: Verdict) -> list[str]:
     return lines
 
 
-def _split(part: Verdict) -> str:
+def _orders(verdict: Verdict) -> list[str]:
+    """Both orders of a pairwise comparison, so position bias is in plain sight."""
+    lines = [_WRAP.fill(note) for note in verdict.notes]
+    for part, shown in zip(verdict.parts, ("first (as A)", "second (as B)"), strict=False):
+        lines.append(f"  candidate shown {shown}: judge chose {part.answer}, "
+                     f"{_split(part, 'A')}")
+        lines.append(_REASON.fill(f"reason: {part.reasoning}"))
+    return lines
+
+
+def _split(part: Verdict, choice: str = "YES") -> str:
     if part.polls > 1:
-        return f"{part.yes_votes}/{part.polls} YES"
+        return f"{sum(v.answer == choice for v in part.votes)}/{part.polls} {choice}"
     p_yes = part.votes[0].p_yes if part.votes else None
-    return f"P(YES)={p_yes:.2f}" if p_yes is not None else part.answer
+    return f"P({choice})={p_yes:.2f}" if p_yes is not None else part.answer
 
 
 _REASON = textwrap.TextWrapper(width=96, initial_indent=" " * 9, subsequent_indent=" " * 9)

@@ -24,7 +24,7 @@ from .verdict import JudgeRequest, Verdict, Vote
 
 TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1",
                 "checklist": "checklist.v1", "claim": "claim.v1",
-                "abstention": "abstention.v1"}
+                "abstention": "abstention.v1", "pairwise": "pairwise.v1"}
 # The delimiter tag comes from this input where a task has it, else from the output. A
 # claim's tag follows its whole response (carried for this, not shown), so every claim of
 # one answer shares the prompt up to the claim itself and a local model re-reads only
@@ -103,8 +103,9 @@ class Judge:
         return run(self, request)
 
     def template(self, request: JudgeRequest, mode: str) -> PromptTemplate:
-        return load(TASK_PROMPTS[request.task],
-                    mode if request.scale is None else f"{mode} scale")
+        suffix = (" pair" if request.task == "pairwise" else
+                  "" if request.scale is None else " scale")
+        return load(TASK_PROMPTS[request.task], mode + suffix)
 
     def render(self, request: JudgeRequest, mode: str) -> tuple[list[Message], tuple[str, ...]]:
         """The messages, and the untrusted texts inside them. Every text under test is
@@ -117,6 +118,8 @@ class Judge:
             shown[name] = "null" if text is None else json.dumps(text, ensure_ascii=False)
         inputs = dict(request.inputs)
         source = inputs.get(TAG_SOURCE.get(request.task, "")) or request.output
+        if request.task == "pairwise":  # either response could try to close the other's tag
+            source = f"{request.output}\x00{inputs.get('response_b')}"
         messages = self.template(request, mode).render(
             criterion=request.criterion, tag=untrusted_tag(source),
             points=str(request.scale or ""), **shown)
@@ -126,7 +129,7 @@ class Judge:
              need_probs: bool, strategy: str = "") -> Vote:
         """One vote: a backend call, validated, retried on a malformed reply."""
         messages, untrusted = self.render(request, mode)
-        spec = reply_spec(mode, request.scale)
+        spec = reply_spec(mode, request.scale, pair=request.task == "pairwise")
         call = self.call(messages, untrusted, spec, lambda text: parse_reply(text, spec),
                          index=index, sampled=sampled, need_probs=need_probs,
                          # Reasoning first needs room before the answer.

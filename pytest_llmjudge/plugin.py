@@ -14,6 +14,7 @@ import pytest
 
 from . import hookspecs
 from .assertion import JudgeFixture
+from .baseline import BaselineFixture
 from .checklist import CHECKLIST_MARKER, ChecklistFixture, marker_checklist
 from .errors import JudgeConfigError, JudgeError
 from .report import ERROR_PROPERTY, SessionRecord
@@ -202,3 +203,11 @@ def _failed(item: pytest.Item) -> bool:
 
 
 _call_report = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.fixture
+def baseline(request: pytest.FixtureRequest) -> BaselineFixture:
+    """``baseline(name, output)``: the stored output named ``name`` for this test; with
+    --llmjudge-update-baselines, stores ``output`` under that name instead."""
+    settings = request.config.stash[session_key].settings
+    return BaselineFixture(request.node, settings.update_baselines)

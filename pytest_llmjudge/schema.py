@@ -35,6 +35,9 @@ COT_REPLY = ReplySpec(fields=(
     ANSWER,
 ))
 REPLIES = {"direct": DIRECT_REPLY, "cot": COT_REPLY}
+# A pairwise judgment names the better response: "A" is worth 1 (the first shown wins),
+# so its score is P(A) and every strategy works on it unchanged.
+PAIR = ChoiceField("answer", {"A": ("A",), "B": ("B",)})
 SCALE_POINTS = range(3, 10)  # "10" would share its first token with "1"
 
 
@@ -43,19 +46,21 @@ def rating_field(points: int) -> ChoiceField:
     return ChoiceField("rating", {str(i): (str(i),) for i in range(1, points + 1)})
 
 
-def reply_spec(mode: str, scale: int | None = None) -> ReplySpec:
-    """The reply format for a mode, with a YES/NO answer or (``scale``) a rating."""
+def reply_spec(mode: str, scale: int | None = None, pair: bool = False) -> ReplySpec:
+    """The reply format for a mode, with a YES/NO answer, a rating (``scale``) or the
+    better of two responses (``pair``: A or B)."""
     spec = REPLIES[mode]
-    if scale is None:
+    if scale is None and not pair:
         return spec
-    return ReplySpec(fields=tuple(rating_field(scale) if f is ANSWER else f
-                                  for f in spec.fields))
+    choice = PAIR if pair else rating_field(scale or 0)
+    return ReplySpec(fields=tuple(choice if f is ANSWER else f for f in spec.fields))
 
 
 def choice_value(answer: str, scale: int | None = None) -> float:
-    """What an answer is worth on the 0..1 score: YES 1, NO 0; rating r of n (r-1)/(n-1)."""
+    """What an answer is worth on the 0..1 score: YES 1, NO 0; A 1, B 0; rating r of n
+    (r-1)/(n-1)."""
     if scale is None:
-        return 1.0 if answer == "YES" else 0.0
+        return 1.0 if answer in ("YES", "A") else 0.0
     return (int(answer) - 1) / (scale - 1)
 
 

@@ -208,6 +208,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("update_checklists", _boolean, "false",
            "rewrite every generated checklist file this run uses, whatever the record mode",
            switch=True),
+    Option("update_baselines", _boolean, "false",
+           "record (or refresh) every baseline the run's tests name, from the output "
+           "they pass to baseline(name, output)", switch=True),
 )
 
 
@@ -238,6 +241,7 @@ class Settings:
     report: str | None = None
     record_mode: str = "new_episodes"
     update_checklists: bool = False
+    update_baselines: bool = False
     # Where each value came from ("cli", "ini", "env", "default"), for the report header.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
 

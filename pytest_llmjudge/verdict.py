@@ -85,6 +85,7 @@ class Verdict:
     part_kind: str = ""  # "item" or "claim"
     weights: tuple[float, ...] = ()
     notes: tuple[str, ...] = ()  # how the parts came to be (written by the judge, dropped)
+    reference: str = ""  # what a pairwise verdict compared the output with
 
     @property
     def polls(self) -> int:
@@ -107,6 +108,7 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["output"] = self.output_excerpt
+        data["reference"] = excerpt(self.reference)
         data["polls"] = self.polls
         data["outcome"] = self.outcome
         data["parts"] = [part.to_dict() for part in self.parts]

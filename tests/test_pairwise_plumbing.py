@@ -1,0 +1,280 @@
+"""Pairwise comparisons, rankings and baselines around a scripted backend plugged in
+through the public hook. The stub prefers the response with more "+" in it, or (in
+position mode) always the first one shown. It proves plumbing only; the 1.5B model's
+comparisons are measured in benchmarks/pairwise.py and tested in
+tests/test_pairwise_judge.py."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from conftest import ASYNCIO_INI
+
+STUB = """
+    import json, re
+    from pytest_llmjudge.backends.base import Completion
+
+    POSITION = {position!r}  # True: a judge that always prefers the first response shown
+    CALLS = []
+
+    class PairBackend:
+        judge_id = "stub:pair"
+        model_name = "stub"
+        supports_logprobs = True
+
+        def complete(self, request):
+            user = request.messages[-1].content
+            a = json.loads(re.search(r"<response_A_\\w+>\\n(.*)\\n</", user).group(1))
+            b = json.loads(re.search(r"<response_B_\\w+>\\n(.*)\\n</", user).group(1))
+            CALLS.append((a, b))
+            if POSITION:
+                p_a = 0.8
+            else:
+                p_a = 0.5 + 0.1 * (a.count("+") - b.count("+"))
+            answer = "A" if p_a >= 0.5 else "B"
+            text = json.dumps({{"answer": answer, "reason": f"{{answer}} has more plus"}})
+            return Completion(text, {{"answer": {{"A": p_a, "B": 1 - p_a}}}}, 10, 5)
+
+        def close(self):
+            pass
+
+    def pytest_llmjudge_make_backend(settings):
+        return PairBackend()
+
+    def pytest_terminal_summary(terminalreporter):
+        terminalreporter.write_line(f"stub calls: {{CALLS}}")
+"""
+
+
+def _project(pytester: pytest.Pytester, body: str, position: bool = False) -> None:
+    pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
+    pytester.makeconftest(STUB.format(position=position))
+    pytester.makepyfile(test_gate=body)
+
+
+HEADER = """
+        import pytest
+        from pytest_llmjudge import assert_better, assert_not_worse
+"""
+
+
+def test_a_better_candidate_wins_in_both_orders(pytester: pytest.Pytester) -> None:
+    _project(pytester, HEADER + """
+        def test_gate(judge):
+            verdict = assert_better("new ++", "old", criteria="Helpful")
+            assert verdict.answer == "BETTER" and verdict.score == pytest.approx(0.7)
+            first, second = verdict.parts
+            assert (first.output, second.output) == ("new ++", "old")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    # Both orders were asked (concurrently, so in either order): candidate as A and as B.
+    calls = next(line for line in result.stdout.lines if line.startswith("stub calls"))
+    assert sorted(ast.literal_eval(calls.removeprefix("stub calls: "))) == [("new ++", "old"),
+                                                                 ("old", "new ++")]
+
+
+def test_a_worse_candidate_fails_and_shows_both_orders(pytester: pytest.Pytester) -> None:
+    _project(pytester, HEADER + """
+        def test_gate():
+            assert_not_worse("new", "old ++", criteria="Helpful")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "E   *pairwise comparison failed: the candidate is judged worse than the reference; "
+        "P(candidate better) 0.300, threshold 0.00",
+        "E *reference:", "E *old ++",
+        "E *P(candidate better): 0.300 shown first, 0.300 shown second",
+        "E *candidate shown first (as A): judge chose B, P(A)=0.30",
+        "E *candidate shown second (as B): judge chose A, P(A)=0.70",
+    ])
+
+
+def test_a_preference_that_follows_the_position_is_a_tie(pytester: pytest.Pytester) -> None:
+    _project(pytester, HEADER + """
+        def test_not_worse():
+            verdict = assert_not_worse("new", "old ++", criteria="Helpful")
+            assert verdict.answer == "TIE" and verdict.score == pytest.approx(0.5)
+
+        def test_better():
+            assert_better("new ++", "old", criteria="Helpful")
+
+        def test_better_or_tie():
+            assert_better("new ++", "old", criteria="Helpful", allow_tie=True)
+    """, position=True)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "E   *the candidate is judged tied with the reference*",
+        "E *P(candidate better): 0.800 shown first, 0.200 shown second; the preference "
+        "followed the", "E *position, so a tie"])
+
+
+def test_identical_outputs_tie_without_calling_the_judge(pytester: pytest.Pytester) -> None:
+    _project(pytester, HEADER + """
+        def test_not_worse():
+            verdict = assert_not_worse("same text", " same text ", criteria="Helpful")
+            assert verdict.answer == "TIE" and verdict.attempts == 0
+
+        def test_better():
+            assert_better("same text", "same text", criteria="Helpful")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["E *identical outputs: a tie, decided without calling the "
+                                 "judge", "stub calls: []"])
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    ("assert_better('new', '', criteria='Helpful')",
+     "assert_better(): reference must be a non-empty str, got ''"),
+    ("assert_not_worse('', 'old', criteria='Helpful')", "*the output to judge is empty*"),
+    ("assert_not_worse('new', None, criteria='Helpful')",
+     "assert_not_worse(): reference must be a non-empty str, got None"),
+    ("assert_better('new', 'old', criteria='Helpful', allow_tie=True, threshold=0.8)",
+     "assert_better(): allow_tie=True passes a tie, whose score sits near 0.5, so "
+     "threshold=0.8 (a clear win) cannot be the test; drop one of them"),
+    ("assert_better('new', 'old', criteria='Helpful', threshold=0.5)",
+     "assert_better(): threshold=0.5 would call a tie or a loss better*"),
+    ("assert_better('new', 'old', criteria='Helpful', allow_tie='yes')",
+     "assert_better(): allow_tie must be True or False, got 'yes'"),
+    ("assert_better('new', 'old', criteria='')", "*the criterion must be a non-empty str*"),
+])
+def test_bad_comparisons_error_before_any_call(pytester: pytest.Pytester, call: str,
+                                               message: str) -> None:
+    _project(pytester, HEADER + f"""
+        def test_gate():
+            {call}
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"E   *{message}", "stub calls: []"])
+
+
+def test_a_clear_win_can_be_demanded(pytester: pytest.Pytester) -> None:
+    _project(pytester, HEADER + """
+        def test_clear():
+            assert_better("new +++", "old", criteria="Helpful", threshold=0.75)
+
+        def test_not_clear_enough():
+            assert_better("new +", "old", criteria="Helpful", threshold=0.75)
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["E   *judged better than the reference; P(candidate better) "
+                                 "0.600, threshold 0.75"])
+
+
+def test_rank_orders_outputs_by_debiased_comparisons(pytester: pytest.Pytester) -> None:
+    _project(pytester, """
+        import pytest
+
+        def test_rank(judge):
+            ranking = judge.rank(["one +", "three +++", "none", "three +++"],
+                                 criteria="Helpful")
+            assert ranking.order[:2] in ((1, 3), (3, 1)) and ranking.order[2:] == (0, 2)
+            assert ranking.scores[1] == ranking.scores[3] > ranking.scores[0]
+            assert len(ranking.comparisons) == 6
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    # 6 pairs, one of them identical (decided without the judge): 5 pairs x 2 orders.
+    assert result.stdout.str().count("('") - result.stdout.str().count("', '") >= 0
+    calls = next(line for line in result.stdout.lines if line.startswith("stub calls"))
+    assert calls.count("), (") + 1 == 10
+
+
+@pytest.mark.parametrize(("outputs", "message"), [
+    ("['only one']", "rank() needs at least 2 outputs to compare, got 1"),
+    ("'one string'", "judge.rank(): outputs must be a list of str, got str"),
+    ("['fine', '']", "*the output to judge is empty*"),
+])
+def test_bad_rankings_are_errors(pytester: pytest.Pytester, outputs: str,
+                                 message: str) -> None:
+    _project(pytester, f"""
+        def test_rank(judge):
+            judge.rank({outputs}, criteria="Helpful")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"E   *{message}"])
+
+
+GATED = HEADER + """
+        def test_gate(baseline):
+            output = {output!r}
+            assert_not_worse(output, baseline("refund-question", output), criteria="Helpful")
+"""
+
+
+def _baseline_file(pytester: pytest.Pytester) -> Path:
+    return pytester.path / "__llmjudge__" / "baselines" / "test_gate" / "test_gate.json"
+
+
+def test_a_missing_baseline_is_an_error_that_says_how_to_record_it(
+    pytester: pytest.Pytester,
+) -> None:
+    _project(pytester, GATED.format(output="answer +"))
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "E   *no baseline 'refund-question' recorded for test_gate.py::test_gate (*test_gate."
+        "json is missing). Record it with pytest --llmjudge-update-baselines*"])
+
+
+def test_baselines_are_recorded_then_gate_later_runs(pytester: pytest.Pytester) -> None:
+    _project(pytester, GATED.format(output="answer ++"))
+    recorded = pytester.runpytest("--llmjudge-update-baselines")
+    recorded.assert_outcomes(passed=1)
+    recorded.stdout.fnmatch_lines(["stub calls: []"])  # identical to itself: no judge call
+    stored = json.loads(_baseline_file(pytester).read_text())
+    assert stored == {"format": "pytest-llmjudge baselines", "version": 1,
+                      "test": "test_gate.py::test_gate",
+                      "baselines": {"refund-question": "answer ++"}}
+    _project(pytester, GATED.format(output="answer +++"))  # a better prompt
+    pytester.runpytest().assert_outcomes(passed=1)
+    _project(pytester, GATED.format(output="answer"))  # a worse one
+    worse = pytester.runpytest()
+    worse.assert_outcomes(failed=1)
+    worse.stdout.fnmatch_lines(["E   *judged worse than the reference*",
+                                "E *reference:", "E *answer ++"])
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "is not valid: not JSON*"),
+    ('{"format": "other", "version": 1, "baselines": {}}', "*\"format\" is not*"),
+    ('{"format": "pytest-llmjudge baselines", "version": 2, "baselines": {}}',
+     "*version 2, this plugin reads version 1*"),
+    ('{"format": "pytest-llmjudge baselines", "version": 1, "baselines": ["a"]}',
+     "*\"baselines\" is not an object of name: output*"),
+    ('{"format": "pytest-llmjudge baselines", "version": 1, '
+     '"baselines": {"refund-question": 3}}',
+     "*baseline 'refund-question' is not a non-empty string*"),
+])
+def test_an_invalid_baseline_file_is_an_error_naming_it(
+    pytester: pytest.Pytester, content: str, message: str,
+) -> None:
+    _project(pytester, GATED.format(output="answer +"))
+    path = _baseline_file(pytester)
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"E   *baseline file *test_gate.json {message}"
+                                 if not message.startswith("*") else
+                                 f"E   *baseline file *test_gate.json is not valid: {message}"])
+
+
+def test_updating_needs_the_output(pytester: pytest.Pytester) -> None:
+    _project(pytester, """
+        def test_gate(baseline):
+            baseline("refund-question")
+    """)
+    result = pytester.runpytest("--llmjudge-update-baselines")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["E   *baseline('refund-question'): "
+                                 "--llmjudge-update-baselines records the output*"])
