@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .assertion import (
     JudgeAssertionError,
-    JudgeFixture,
     assert_abstains,
     assert_correct,
     assert_grounded,
@@ -29,6 +28,7 @@ from .errors import (
     UnstableVerdictError,
     UnstableVerdictWarning,
 )
+from .fixture import JudgeFixture
 from .pairwise import Ranking
 from .polling import Policy
 from .verdict import JudgeRequest, Verdict, Vote

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from . import hookspecs
-from .assertion import JudgeFixture
 from .baseline import BaselineFixture
 from .checklist import CHECKLIST_MARKER, ChecklistFixture, marker_checklist
 from .errors import JudgeConfigError, JudgeError
+from .fixture import JudgeFixture
 from .report import ERROR_PROPERTY, SessionRecord
 from .session import JudgeSession, session_key, set_running
 from .settings import Settings, add_options, resolve

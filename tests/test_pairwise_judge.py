@@ -1,0 +1,66 @@
+"""Pairwise comparisons on real models: the 135M model through a pytest run and
+through llama-cpp-python's server (mechanics), the 1.5B model on hand-written pairs
+whose better side is clear (quality)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_llmjudge.judge import Judge, make_request
+from pytest_llmjudge.pairwise import OUTCOMES, compare
+
+
+def test_both_orders_are_judged_on_a_real_model(judged: pytest.Pytester) -> None:
+    judged.makepyfile("""
+        def test_pair(judge):
+            verdict = judge.compare("Our store opens at 9am.", "Dunno.",
+                                    criteria="Answers when the store opens")
+            first, second = verdict.parts
+            assert first.output == "Our store opens at 9am." and second.output == "Dunno."
+            for order in verdict.parts:
+                assert order.prompt_version.startswith("pairwise.v1@")
+                assert order.prompt_version.endswith("#direct pair")
+                assert order.answer in ("A", "B") and 0 <= order.votes[0].p_yes <= 1
+            expected = (first.score + 1 - second.score) / 2
+            assert abs(verdict.score - expected) < 1e-9
+            assert verdict.answer in ("BETTER", "WORSE", "TIE")
+    """)
+    judged.runpytest().assert_outcomes(passed=1)
+
+
+def test_polled_pairwise_votes_through_a_real_server(remote: pytest.Pytester,
+                                                     judge_server: object) -> None:
+    remote.makepyfile("""
+        def test_pair(judge):
+            verdict = judge.compare("Our store opens at 9am.", "Dunno.",
+                                    criteria="Answers when the store opens",
+                                    strategy="chainpoll", polls=3)
+            for order in verdict.parts:
+                assert order.strategy == "chainpoll" and order.polls == 3
+                assert {v.answer for v in order.votes} <= {"A", "B"}
+                assert order.prompt_version.endswith("#cot pair")
+    """)
+    url = judge_server.url  # type: ignore[attr-defined]
+    remote.runpytest(f"--llmjudge-api-base={url}").assert_outcomes(passed=1)
+
+
+CLEAR = [
+    ("What is the capital of France?", "The capital of France is Paris.",
+     "The capital of France is Lyon."),
+    ("Translate 'thank you' into Spanish.", "Gracias.", "Merci."),
+    ("List three primary colours.", "Red, blue and yellow.", "Green."),
+]
+
+
+@pytest.mark.parametrize(("instruction", "good", "bad"), CLEAR,
+                         ids=["capital", "translate", "colours"])
+def test_the_clearly_better_output_is_never_judged_worse(
+    quality_judge: Judge, instruction: str, good: str, bad: str,
+) -> None:
+    for candidate, reference, wrong in ((good, bad, "WORSE"), (bad, good, "BETTER")):
+        request = make_request(candidate, "The response follows the instruction correctly",
+                               None, 0.5, task="pairwise",
+                               inputs=[("instruction", instruction)])
+        verdict = compare(quality_judge, request, reference, OUTCOMES)
+        assert verdict.answer != wrong, [(o.answer, o.score, o.reasoning)
+                                         for o in verdict.parts]
