@@ -110,6 +110,8 @@ class JudgeFixture:
                                       inputs=[("instruction", shown)])
                         for output in outputs]
             ranking = rank(self._session.judge, requests)
+            for _, _, verdict in ranking.comparisons:  # each pair's verdict, in the report
+                self._session.record(self._item, verdict)
         except JudgeError as err:
             raise err.with_traceback(None) from None
         return ranking
