@@ -10,11 +10,13 @@ import pytest
 from support_bot import RETURN_POLICY, SHOP_FAQ, SupportBot
 
 from pytest_llmjudge import (
+    BaselineFixture,
     ChecklistFixture,
     JudgeFixture,
     assert_abstains,
     assert_grounded,
     assert_judged,
+    assert_not_worse,
 )
 
 
@@ -51,6 +53,18 @@ def test_bot_admits_what_the_faq_does_not_say(bot: SupportBot) -> None:
     # The FAQ says nothing about gift cards: the bot must decline, not invent an answer.
     question = "Do you sell gift cards?"
     assert_abstains(bot.answer(question), question=question, context=SHOP_FAQ)
+
+
+def test_return_reply_is_not_worse_than_the_baseline(
+    bot: SupportBot, baseline: BaselineFixture
+) -> None:
+    # The baseline is the reply an earlier version of the bot gave, kept for review in
+    # __llmjudge__/baselines/. Both are judged in both orders: a change to the bot's
+    # prompt must not make this reply worse. (--llmjudge-update-baselines records the
+    # current reply as the new baseline.)
+    reply = bot.answer("How do I return my shoes?")
+    assert_not_worse(reply, baseline("return-question", reply),
+                     criteria="Explains clearly how to return an item")
 
 
 def test_late_delivery_gets_an_apology(bot: SupportBot) -> None:
