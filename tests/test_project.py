@@ -23,3 +23,19 @@ def test_quick_start_runs_the_examples_with_the_default_model() -> None:
     assert '".[quickstart]"' in quick_start and quick_start.endswith("pytest examples/")
     ini = (ROOT / "examples" / "pytest.ini").read_text()
     assert "llmjudge_model = qwen2.5-coder-1.5b" in ini
+
+
+def test_the_ci_recipe_workflow_parses_and_uses_real_options() -> None:
+    import re
+
+    import yaml
+
+    from pytest_llmjudge.settings import OPTIONS
+
+    workflow = yaml.safe_load((ROOT / "examples" / "ci" / "prompt-gate.yml").read_text())
+    runs = [step["run"] for step in workflow["jobs"]["judge"]["steps"] if "run" in step]
+    (gate,) = [run for run in runs if run.strip().startswith("pytest")]
+    assert "--llmjudge-record-mode=none" in gate
+    flags = {option.flag for option in OPTIONS}
+    used = set(re.findall(r"--llmjudge-[a-z-]+", gate))
+    assert used and used <= flags, used - flags
