@@ -10,13 +10,10 @@ import pytest
 
 from .assertion import _text, build_request, conclude
 from .errors import JudgeConfigError, JudgeError
-from .pairwise import compare
+from .pairwise import EVEN, compare
 from .session import JudgeSession, running
 from .settings import parse_threshold
 from .verdict import JudgeRequest, Verdict
-
-# A pairwise score is P(candidate better); 0.5 is no preference either way.
-EVEN = 0.5
 
 
 def comparison_request(session: JudgeSession, item: pytest.Item | None, candidate: object,

@@ -23,13 +23,17 @@ from .judge import Judge, evaluate_many
 from .verdict import JudgeRequest, Verdict
 
 OUTCOMES = ("BETTER", "TIE", "WORSE")
+EVEN = 0.5  # P(A) of an order with no preference
 
 
 def order_requests(request: JudgeRequest, reference: str) -> list[JudgeRequest]:
-    """The comparison as two requests: candidate as A, then candidate as B."""
+    """The comparison as two requests: candidate as A, then candidate as B. Each order
+    is decided at 0.5 (which position it prefers), whatever the comparison's own
+    threshold, so a polled order keeps polling while its preference is unsettled."""
     inputs = tuple(i for i in request.inputs if i[0] != "response_b")
-    return [dataclasses.replace(request, inputs=(*inputs, ("response_b", reference))),
-            dataclasses.replace(request, output=reference,
+    ordered = dataclasses.replace(request, threshold=EVEN)
+    return [dataclasses.replace(ordered, inputs=(*inputs, ("response_b", reference))),
+            dataclasses.replace(ordered, output=reference,
                                 inputs=(*inputs, ("response_b", request.output)))]
 
 

@@ -99,6 +99,10 @@ def test_a_preference_that_follows_the_position_is_a_tie(pytester: pytest.Pytest
         def test_not_worse():
             verdict = assert_not_worse("new", "old ++", criteria="Helpful")
             assert verdict.answer == "TIE" and verdict.score == pytest.approx(0.5)
+            # Each order is decided at 0.5 (a polled order polls until its preference
+            # settles), whatever the comparison's own threshold.
+            assert verdict.threshold == 0.0
+            assert [o.threshold for o in verdict.parts] == [0.5, 0.5]
 
         def test_better():
             assert_better("new ++", "old", criteria="Helpful")
