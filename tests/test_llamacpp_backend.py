@@ -89,12 +89,16 @@ def test_every_task_prompt_renders_in_every_reply_mode() -> None:
     from pytest_llmjudge.judge import TASK_PROMPTS
 
     inputs = {"criterion": "C", "output": '"O"', "tag": "t", "context": '"X"',
-              "question_text": "null", "reference": "null", "instruction": "null"}
-    for task in TASK_PROMPTS.values():
+              "question_text": "null", "reference": "null", "instruction": "null",
+              "response_b": '"B"'}
+    for name, task in TASK_PROMPTS.items():
         for mode in ("direct", "cot"):
-            system, user = load(task, mode).render(**inputs)
+            # A comparison answers A or B: its reply modes say so (judge.template).
+            shown = f"{mode} pair" if name == "pairwise" else mode
+            system, user = load(task, shown).render(**inputs)
             assert '"answer"' in system.content and "{{" not in system.content + user.content
             assert ('"reasoning"' in system.content) == (mode == "cot")
+            assert ('"A" or "B"' in system.content) == (name == "pairwise")
 
 
 def test_string_grammar_is_json_safe() -> None:
