@@ -47,7 +47,7 @@ def checklist(parts: Sequence[Verdict], weights: Sequence[float], threshold: flo
     score = pass_rate(parts, weights)
     passed = score >= threshold
     unstable = not passed and pass_rate(parts, weights, unsettled_pass=True) >= threshold
-    return _build(parts, "item", weights, notes, score, threshold, passed, unstable,
+    return build(parts, "item", weights, notes, score, threshold, passed, unstable,
                   criterion, output, latency_s, extra)
 
 
@@ -59,7 +59,7 @@ def claims(parts: Sequence[Verdict], *, criterion: str, output: str, latency_s: 
     passed = all(_firm(p) for p in parts)
     unstable = not passed and all(_firm(p) or p.unstable for p in parts)
     threshold = max(p.threshold for p in parts)
-    return _build(parts, "claim", (1.0,) * len(parts), notes, score, threshold, passed,
+    return build(parts, "claim", (1.0,) * len(parts), notes, score, threshold, passed,
                   unstable, criterion, output, latency_s, extra)
 
 
@@ -69,7 +69,7 @@ def both_ways(asked: Verdict, opposite: Verdict, threshold: float, *, criterion:
     answer?"): the score averages P(yes) of the first with P(no) of the second, which
     cancels a judge's lean towards YES. UNSTABLE when either side is."""
     score = (asked.score + 1.0 - opposite.score) / 2
-    verdict = _build((asked, opposite), "polarity", (1.0, 1.0), (), score, threshold,
+    verdict = build((asked, opposite), "polarity", (1.0, 1.0), (), score, threshold,
                      score >= threshold, asked.unstable or opposite.unstable, criterion,
                      asked.output, latency_s, NO_EXTRA)
     side = asked if verdict.passed else opposite
@@ -77,7 +77,7 @@ def both_ways(asked: Verdict, opposite: Verdict, threshold: float, *, criterion:
                                opposite.answer, reasoning=side.reasoning)
 
 
-def _build(parts: Sequence[Verdict], kind: str, weights: Sequence[float],
+def build(parts: Sequence[Verdict], kind: str, weights: Sequence[float],
            notes: Sequence[str], score: float, threshold: float, passed: bool,
            unstable: bool, criterion: str, output: str, latency_s: float,
            extra: Extra) -> Verdict:

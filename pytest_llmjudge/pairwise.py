@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import combine
 from .errors import JudgeConfigError
 from .judge import Judge, evaluate_many
 from .verdict import JudgeRequest, Verdict
@@ -66,30 +67,13 @@ def combine_orders(request: JudgeRequest, orders: Sequence[Verdict], accept: Seq
     flipped = result == "TIE" and (first > 0.5) != (second > 0.5)
     notes = [f"P(candidate better): {first:.3f} shown first, {second:.3f} shown second"
              + ("; the preference followed the position, so a tie" if flipped else "")]
-    costs = [o.cost_usd for o in orders if o.cost_usd is not None]
-    return Verdict(
-        passed=passed,
-        score=score,
-        threshold=request.threshold,
-        answer=result,
-        reasoning=(orders[0] if first >= 0.5 or result == "WORSE" else orders[1]).reasoning,
-        criterion=request.criterion,
-        output=request.output,
-        judge_id=orders[0].judge_id,
-        prompt_version=orders[0].prompt_version,
-        prompt_tokens=sum(o.prompt_tokens for o in orders),
-        completion_tokens=sum(o.completion_tokens for o in orders),
-        latency_s=latency_s,
-        attempts=sum(o.attempts for o in orders),
-        cost_usd=sum(costs) if costs else None,
-        strategy=orders[0].strategy,
-        unstable=any(o.unstable for o in orders),
-        parts=tuple(orders),
-        part_kind="order",
-        weights=(1.0, 1.0),
-        notes=tuple(notes),
-        reference=orders[1].output,  # the second order shows the reference as A
-    )
+    verdict = combine.build(orders, "order", (1.0, 1.0), notes, score, request.threshold,
+                            passed, any(o.unstable for o in orders), request.criterion,
+                            request.output, latency_s, combine.NO_EXTRA)
+    # The reason shown argues for the side the candidate's verdict came down on.
+    side = orders[0] if first >= 0.5 or result == "WORSE" else orders[1]
+    return dataclasses.replace(verdict, answer=result, reasoning=side.reasoning,
+                               reference=orders[1].output)  # order 2 shows it as A
 
 
 def _identical(judge: Judge, request: JudgeRequest, accept: Sequence[str]) -> Verdict:
