@@ -25,11 +25,12 @@ from .verdict import JudgeRequest, Verdict, Vote
 TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1",
                 "checklist": "checklist.v1", "claim": "claim.v1",
                 "abstention": "abstention.v1", "pairwise": "pairwise.v1"}
-# The delimiter tag comes from this input where a task has it, else from the output. A
-# claim's tag follows its whole response (carried for this, not shown), so every claim of
-# one answer shares the prompt up to the claim itself and a local model re-reads only
-# that (its KV cache keeps the rest).
-TAG_SOURCE = {"claim": "response"}
+# The delimiter tag is a hash of these texts ("output" or an input's name), so no text
+# it wraps can contain it. A claim's tag follows its whole response (carried for this,
+# not shown), so every claim of one answer shares the prompt up to the claim itself
+# and a local model re-reads only that (its KV cache keeps the rest); a comparison's
+# follows both responses, either of which could try to close the other's tag.
+TAG_SOURCE = {"claim": ("response",), "pairwise": ("output", "response_b")}
 # A retry at temperature 0 would repeat the same reply; retries sample instead,
 # with seeds derived from the configured one so reruns stay reproducible.
 RETRY_TEMPERATURE = 0.7
@@ -117,9 +118,9 @@ class Judge:
             # A missing optional text (no question, no reference) is shown as null.
             shown[name] = "null" if text is None else json.dumps(text, ensure_ascii=False)
         inputs = dict(request.inputs)
-        source = inputs.get(TAG_SOURCE.get(request.task, "")) or request.output
-        if request.task == "pairwise":  # either response could try to close the other's tag
-            source = f"{request.output}\x00{inputs.get('response_b')}"
+        texts = {**inputs, "output": request.output}
+        source = "\x00".join(texts.get(name) or "" for name in
+                              TAG_SOURCE.get(request.task, ("output",))) or request.output
         messages = self.template(request, mode).render(
             criterion=request.criterion, tag=untrusted_tag(source),
             points=str(request.scale or ""), **shown)
