@@ -64,3 +64,21 @@ def test_the_clearly_better_output_is_never_judged_worse(
         verdict = compare(quality_judge, request, reference, OUTCOMES)
         assert verdict.answer != wrong, [(o.answer, o.score, o.reasoning)
                                          for o in verdict.parts]
+
+
+def test_rank_runs_a_round_robin_on_a_real_model(judged: pytest.Pytester) -> None:
+    judged.makepyfile("""
+        def test_rank(judge):
+            outputs = ["It opens at 9am.", "No idea.", "Opening time: 9am, Monday to Friday."]
+            ranking = judge.rank(outputs, criteria="Answers when the store opens")
+            assert sorted(ranking.order) == [0, 1, 2] and len(ranking.comparisons) == 3
+            for i, j, verdict in ranking.comparisons:
+                # Both orders were asked of the model for every pair.
+                assert [o.output for o in verdict.parts] == [outputs[i], outputs[j]]
+                assert all(o.answer in ("A", "B") for o in verdict.parts)
+            # Each pair hands out one unit of P(better) between its two outputs, so the
+            # mean scores of n outputs add up to n / 2.
+            assert abs(sum(ranking.scores) - 1.5) < 1e-9
+            assert ranking.scores[ranking.order[0]] == max(ranking.scores)
+    """)
+    judged.runpytest().assert_outcomes(passed=1)
