@@ -61,39 +61,59 @@ class LlamaCppBackend:
                 "pip install 'pytest-llmjudge[local]'"
             ) from None
         self._lib = llama_cpp
-        kwargs: dict[str, Any] = dict(
+        self._kwargs: dict[str, Any] = dict(
             n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, n_threads=n_threads, verbose=False
         )
         self._model = model
+        self._formatter_class = Jinja2ChatFormatter
+        self._llm: Any = None
+        self._lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}
+        # First tokens of each answer's spellings, per choice field: tokenized once.
+        self._choice_ids: dict[tuple[str, ...], dict[str, set[int]]] = {}
         if isinstance(model, HubModel):
-            self._llm = _load_from_hub(llama_cpp.Llama, model, kwargs)
-            # Hash the downloaded file like any other, for the judge id.
-            self._sha256 = local_file(Path(self._llm.model_path)).sha256
+            # A hub model's identity is the hash of the downloaded file: fetch it now.
+            llm = _load_from_hub(llama_cpp.Llama, model, self._kwargs)
+            self._attach(llm)
+            self._sha256 = local_file(Path(llm.model_path)).sha256
         else:
-            try:
-                self._llm = llama_cpp.Llama(model_path=str(model.path), **kwargs)
-            except (ValueError, RuntimeError, OSError) as err:
-                raise ModelLoadError(
-                    f"llama.cpp could not load {model.path} ({err}); check that the file is a "
-                    "complete GGUF model this llama-cpp-python version supports, or lower "
-                    "llmjudge_n_ctx / llmjudge_n_gpu_layers if memory ran out"
-                ) from None
+            # A local file's identity is known without loading it, so a run whose judge
+            # calls all replay from the cache never pays for the load (load on first call).
             self._sha256 = model.sha256
-        self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
-        self._n_vocab = self._llm.n_vocab()
-        self._n_ctx = self._llm.n_ctx()
-        template = self._llm.metadata.get("tokenizer.chat_template") or _CHATML
-        eos, bos = self._llm.token_eos(), self._llm.token_bos()
-        self._formatter = Jinja2ChatFormatter(
+
+    def load(self) -> None:
+        """Load the model now (the first judge call does it otherwise)."""
+        with self._lock:
+            self._ensure_loaded()
+
+    def _ensure_loaded(self) -> None:
+        if self._llm is not None:
+            return
+        model = self._model
+        assert isinstance(model, LocalModel)
+        try:
+            llm = self._lib.Llama(model_path=str(model.path), **self._kwargs)
+        except (ValueError, RuntimeError, OSError) as err:
+            raise ModelLoadError(
+                f"llama.cpp could not load {model.path} ({err}); check that the file is a "
+                "complete GGUF model this llama-cpp-python version supports, or lower "
+                "llmjudge_n_ctx / llmjudge_n_gpu_layers if memory ran out"
+            ) from None
+        self._attach(llm)
+
+    def _attach(self, llm: Any) -> None:
+        self._llm = llm
+        self._vocab = self._lib.llama_model_get_vocab(llm.model)
+        self._n_vocab = llm.n_vocab()
+        self._n_ctx = llm.n_ctx()
+        template = llm.metadata.get("tokenizer.chat_template") or _CHATML
+        eos, bos = llm.token_eos(), llm.token_bos()
+        self._formatter = self._formatter_class(
             template=template,
             eos_token=self._token_text(eos),
             bos_token=self._token_text(bos),
             add_generation_prompt=True,
         )
-        self._grammars: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        # First tokens of each answer's spellings, per choice field: tokenized once.
-        self._choice_ids: dict[tuple[str, ...], dict[str, set[int]]] = {}
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -112,14 +132,20 @@ class LlamaCppBackend:
     def judge_id(self) -> str:
         return f"llamacpp:{self._model.name}@sha256:{self._sha256[:12]}"
 
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
+
     def close(self) -> None:
-        self._llm.close()
+        if self._llm is not None:
+            self._llm.close()
 
     # -- one judge call ---------------------------------------------------------------
     def complete(self, request: CompletionRequest) -> Completion:
         # One llama.cpp context holds one sequence: calls from several threads of a
         # test take turns instead of corrupting each other's KV cache.
         with self._lock:
+            self._ensure_loaded()
             return self._complete(request)
 
     def _complete(self, request: CompletionRequest) -> Completion:
