@@ -13,11 +13,11 @@ import importlib.util
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelNotFoundError
+from .files import file_lock
 
 GGUF_MAGIC = b"GGUF"
 _CHUNK = 8 * 1024 * 1024
@@ -193,7 +193,7 @@ def _packaged(model: PackagedModel) -> LocalModel:
 def _join_parts(model: PackagedModel, parts: list[Path], target: Path) -> None:
     """Concatenate the parts into ``target`` atomically, checking the pinned hash."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(target.with_suffix(".lock")):
+    with file_lock(target.with_suffix(".lock")):
         if target.is_file() and target.stat().st_size == model.size:
             return  # another process (an xdist worker) joined it while we waited
         digest = hashlib.sha256()
@@ -215,21 +215,6 @@ def _join_parts(model: PackagedModel, parts: list[Path], target: Path) -> None:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: the atomic rename alone keeps the file whole
-        yield
-        return
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _file_sha256(path: Path) -> str:
