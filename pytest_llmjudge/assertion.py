@@ -65,6 +65,8 @@ def build_request(session: JudgeSession, item: pytest.Item | None, output: objec
 def conclude(verdict: Verdict, unstable: str) -> Verdict:
     """Pass, fail, or what an UNSTABLE verdict does under the policy's ``unstable``."""
     __tracebackhide__ = True
+    if verdict.dry_run:
+        return verdict  # placeholders graded nothing: the test is reported as skipped
     if verdict.unstable:
         if unstable == "error":
             raise UnstableVerdictError("\n".join(explain(verdict)))

@@ -175,7 +175,10 @@ def frozen_items(session: JudgeSession, item: pytest.Item | None, instruction: s
 
     written = write_list(session.judge, "checklist", instruction, max_items=MAX_ITEMS,
                          what="checklist items")
-    extra = Extra(written.prompt_tokens, written.completion_tokens, written.attempts)
+    extra = Extra(written.prompt_tokens, written.completion_tokens, written.attempts,
+                  replayed=written.replayed, dry_run=written.dry_run)
+    if written.dry_run:  # a placeholder list: never written to a file for review
+        return Frozen(written.items, "checklist not written: dry run", extra)
     if mode == "off" and not settings.update_checklists:
         return Frozen(written.items, "checklist written by the judge for this run only "
                                      "(record mode off)", extra)

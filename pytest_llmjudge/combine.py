@@ -23,6 +23,8 @@ class Extra:
     completion_tokens: int = 0
     attempts: int = 0
     cost_usd: float | None = None
+    replayed: bool = True  # every call of it was replayed from the cache (or none made)
+    dry_run: bool = False  # a dry run stood in for the judge
 
 
 NO_EXTRA = Extra()
@@ -108,4 +110,6 @@ def build(parts: Sequence[Verdict], kind: str, weights: Sequence[float],
         part_kind=kind,
         weights=tuple(weights),
         notes=tuple(notes),
+        cached=extra.replayed and all(p.cached for p in parts),
+        dry_run=extra.dry_run or any(p.dry_run for p in parts),
     )

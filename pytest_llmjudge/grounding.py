@@ -136,5 +136,7 @@ def _atomic_claims(judge: Judge,
     extra = combine.Extra(
         written.prompt_tokens + sum(c.prompt_tokens for c in stated),
         written.completion_tokens + sum(c.completion_tokens for c in stated),
-        written.attempts + sum(c.attempts for c in stated))
+        written.attempts + sum(c.attempts for c in stated),
+        replayed=written.replayed and all(c.cached for c in stated),
+        dry_run=written.dry_run or any(c.dry_run for c in stated))
     return kept, extra, notes

@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import pytest
+
     from .backends.base import Backend
     from .settings import Settings
+    from .verdict import Verdict
 
 hookspec = pluggy.HookspecMarker("pytest")
 
@@ -23,4 +26,15 @@ def pytest_llmjudge_make_backend(settings: Settings) -> Backend | None:
         def pytest_llmjudge_make_backend(settings):
             if settings.backend == "llamacpp" and settings.model == "my-remote":
                 return MyBackend()  # any object with judge_id, model_name, complete, close
+    """
+
+
+@hookspec
+def pytest_llmjudge_verdict(item: pytest.Item, verdict: Verdict) -> None:
+    """Called for every verdict a test records (in the process that judged it, so on a
+    pytest-xdist worker under xdist), after it is decided and before the assertion
+    passes or fails. ``verdict.to_dict()`` gives it as plain JSON values. Example::
+
+        def pytest_llmjudge_verdict(item, verdict):
+            scores.append((item.nodeid, verdict.score, verdict.outcome))
     """

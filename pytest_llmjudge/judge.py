@@ -18,6 +18,7 @@ from .backends.base import Backend, Completion, CompletionRequest, ReplySpec
 from .errors import JudgeConfigError, JudgeReplyError, LogprobsUnavailableError
 from .polling import Policy, poll_seed
 from .prompts import Message, PromptTemplate, load, untrusted_tag
+from .replay import Replayer
 from .schema import SCALE_POINTS, JudgeReply, choice_value, parse_reply, reply_spec
 from .settings import Settings, parse_threshold
 from .verdict import JudgeRequest, Verdict, Vote
@@ -82,9 +83,12 @@ def _scale(raw: object, task: str) -> int | None:
 
 
 class Judge:
-    def __init__(self, backend: Backend, settings: Settings) -> None:
+    def __init__(self, backend: Backend, settings: Settings,
+                 replayer: Replayer | None = None) -> None:
         self.backend = backend
         self.settings = settings
+        # Cache, record mode, budget and dry run; without one, every call is made.
+        self.replayer = replayer or Replayer(settings.with_record_mode("off"))
         # One cap on calls in flight, however they nest (a batch of polled verdicts). A
         # backend that serves one call at a time (a local model) says so, and its calls
         # are then made in turn instead of queueing threads on its lock.
@@ -132,7 +136,8 @@ class Judge:
         messages, untrusted = self.render(request, mode)
         spec = reply_spec(mode, request.scale, pair=request.task == "pairwise")
         call = self.call(messages, untrusted, spec, lambda text: parse_reply(text, spec),
-                         index=index, sampled=sampled, need_probs=need_probs,
+                         prompt=self.template(request, mode).version, index=index,
+                         sampled=sampled, need_probs=need_probs,
                          # Reasoning first needs room before the answer.
                          max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1))
         reply: JudgeReply = call.value
@@ -156,17 +161,31 @@ class Judge:
             latency_s=call.busy_s,
             attempts=call.attempts,
             cost_usd=call.cost_usd,
+            cached=call.replayed == call.attempts,
+            dry_run=call.dry_run,
         )
 
     def call(self, messages: Sequence[Message], untrusted: tuple[str, ...], spec: ReplySpec,
-             validate: Callable[[str], T], *, index: int, sampled: bool, need_probs: bool,
-             max_tokens: int) -> Call[T]:
+             validate: Callable[[str], T], *, prompt: str, index: int, sampled: bool,
+             need_probs: bool, max_tokens: int) -> Call[T]:
         """One backend call whose reply ``validate`` accepts, retried (sampling, with
-        derived seeds) while it raises JudgeReplyError; the last error is raised."""
+        derived seeds) while it raises JudgeReplyError; the last error is raised.
+        ``prompt`` is the template version, part of the cache key. Each attempt goes
+        through the replayer: replayed from the cache, made and recorded, or refused."""
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-        busy = 0.0  # time in backend calls, not waiting for a free slot
-        attempts = prompt_tokens = completion_tokens = 0
+        busy = [0.0]  # time in backend calls, not waiting for a free slot
+
+        def send(request: CompletionRequest) -> Completion:
+            with self._slots:
+                started = time.perf_counter()
+                try:
+                    return self.backend.complete(request)
+                finally:
+                    busy[0] += time.perf_counter() - started
+
+        attempts = prompt_tokens = completion_tokens = replayed = 0
+        dry_run = False
         costs: list[float] = []
         completion: Completion | None = None
         value: T | None = None
@@ -180,9 +199,8 @@ class Judge:
                     seed = poll_seed(self.settings.seed, index, attempts)
                     temperature = (POLL_TEMPERATURE if sampled else
                                    0.0 if attempts == 1 else RETRY_TEMPERATURE)
-                    with self._slots:
-                        started = time.perf_counter()
-                        completion = self.backend.complete(CompletionRequest(
+                    answer = self.replayer.complete(
+                        send, self.backend.judge_id, prompt, CompletionRequest(
                             messages=messages,
                             reply=spec,
                             untrusted=untrusted,
@@ -192,12 +210,14 @@ class Judge:
                             logprobs=need_probs,
                             max_tokens=max_tokens,
                             timeout=self.settings.timeout,
-                        ))
-                        busy += time.perf_counter() - started
+                        ), index)
+                    completion = answer.completion
+                    replayed += answer.replayed
+                    dry_run = dry_run or answer.dry_run
                     prompt_tokens += completion.prompt_tokens
                     completion_tokens += completion.completion_tokens
-                    if completion.cost_usd is not None:
-                        costs.append(completion.cost_usd)
+                    if completion.cost_usd is not None and not answer.replayed:
+                        costs.append(completion.cost_usd)  # a replayed call cost nothing
                     value = validate(completion.text)
         except JudgeReplyError as err:
             raise JudgeReplyError(
@@ -205,8 +225,8 @@ class Judge:
                 "Raise llmjudge_max_tokens or llmjudge_retries, or use a larger judge model"
             ) from None
         assert completion is not None and value is not None
-        return Call(value, completion, seed, attempts, prompt_tokens, completion_tokens, busy,
-                    sum(costs) if costs else None)
+        return Call(value, completion, seed, attempts, prompt_tokens, completion_tokens, busy[0],
+                    sum(costs) if costs else None, replayed, dry_run)
 
 
 @dataclass(frozen=True)
@@ -220,7 +240,9 @@ class Call(Generic[T]):
     prompt_tokens: int
     completion_tokens: int
     busy_s: float
-    cost_usd: float | None
+    cost_usd: float | None  # spent this run: replayed calls cost nothing
+    replayed: int = 0  # attempts answered from the cache
+    dry_run: bool = False  # a dry run stood a placeholder in for the judge
 
 
 def no_logprobs_message(judge_id: str, strategy: str) -> str:

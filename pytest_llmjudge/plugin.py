@@ -1,13 +1,14 @@
 """pytest entry point (``-p no:llmjudge`` disables it). Hooks and fixtures only.
 
 Nothing heavy is imported here: the judge backend, llama_cpp, tenacity and
-jsonschema load on the first judged assertion, so a run that judges nothing
-pays nothing.
+jsonschema load on the first judged assertion (the model itself on the first judge
+call the cache cannot replay), so a run that judges nothing pays nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +18,12 @@ from .baseline import BaselineFixture
 from .checklist import CHECKLIST_MARKER, ChecklistFixture, marker_checklist
 from .errors import JudgeConfigError, JudgeError
 from .fixture import JudgeFixture
-from .report import ERROR_PROPERTY, SessionRecord
+from .recorder import Recorder, run_id
+from .report import ERROR_PROPERTY
 from .session import JudgeSession, session_key, set_running
 from .settings import Settings, add_options, resolve
+
+RECORDER = "llmjudge-recorder"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,12 +46,25 @@ def pytest_configure(config: pytest.Config) -> None:
         "the checklist the test's judge_checklist(reply) judges against",
     )
     settings = resolve(config)
+    if settings.cache_import and not hasattr(config, "workerinput"):
+        _check_import(settings.cache_import)
 
     def make_backend(s: Settings) -> Any:
         return config.hook.pytest_llmjudge_make_backend(settings=s)
 
-    config.stash[session_key] = JudgeSession(settings, make_backend)
-    config.pluginmanager.register(_Recorder(config), "llmjudge-recorder")
+    cache_dir = config.rootpath / settings.cache_dir if settings.cache_dir else None
+    config.stash[session_key] = JudgeSession(settings, make_backend, cache_dir, run_id(config))
+    config.pluginmanager.register(Recorder(config), RECORDER)
+
+
+def _check_import(path: str) -> None:
+    """A judgments file that cannot be imported stops the run before any test."""
+    from .cache_file import JudgmentsFileError, load
+
+    try:
+        load(Path(path))
+    except JudgmentsFileError as err:
+        raise pytest.UsageError(f"pytest-llmjudge: --llmjudge-cache-import: {err}") from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -55,7 +72,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None:
         session.close()
         del config.stash[session_key]
-    recorder = config.pluginmanager.get_plugin("llmjudge-recorder")
+    recorder = config.pluginmanager.get_plugin(RECORDER)
     if recorder is not None:
         config.pluginmanager.unregister(recorder)
 
@@ -73,12 +90,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     gpu = "all layers on GPU" if s.n_gpu_layers < 0 else (
         f"{s.n_gpu_layers} layers on GPU" if s.n_gpu_layers else "CPU")
     return (f"llmjudge: backend {s.backend}, model {s.model} (from {where}), "
-            f"threshold {s.threshold}, {gpu}; loads on first judged assertion")
+            f"threshold {s.threshold}, {gpu}; record mode {s.record_mode}"
+            f"{', dry run' if s.dry_run else ''}; loads on first judge call not replayed")
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
-    previous = set_running((item.config.stash[session_key], item))
+    session = item.config.stash[session_key]
+    previous = set_running((session, item))
+    item.stash[_dry_run_start] = session.replayer.totals.dry_run
     try:
         return (yield)
     finally:
@@ -125,6 +145,8 @@ def pytest_runtest_makereport(
         report.user_properties.append((ERROR_PROPERTY, message))
         # A plain attribute survives xdist's report serialisation to the controller.
         report.llmjudge_error = message  # type: ignore[attr-defined]
+    if call.when == "call":
+        _dry_run_outcome(item, report)
     return report
 
 
@@ -138,44 +160,19 @@ def pytest_report_teststatus(
     return None
 
 
-class _Recorder:
-    """Collects judged results from every test report (on the xdist controller too)
-    and writes the terminal summary and the JSON report. Registered per session."""
+def _dry_run_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
+    """In a dry run, a test that stood placeholders in for judge calls graded nothing:
+    it is reported as skipped, with the count, whatever its assertions did."""
+    session = item.config.stash[session_key]
+    counted = session.replayer.totals.dry_run - item.stash.get(_dry_run_start, 0)
+    if session.settings.dry_run and counted > 0 and not getattr(report, "llmjudge_error", None):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0,
+                           f"Skipped: llmjudge dry run: {counted} judge call(s) counted, "
+                           "none made")
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.record = SessionRecord()
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.record.add(report)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        config = self.config
-        if hasattr(config, "workerinput") or config.option.verbose < 0:
-            return
-        lines = list(self.record.summary_lines(config.option.verbose > 0))
-        if lines:
-            terminalreporter.section("llmjudge")
-            for line in lines:
-                terminalreporter.write_line(line)
-
-    def pytest_sessionfinish(self) -> None:
-        config = self.config
-        settings = config.stash[session_key].settings
-        if not settings.report or hasattr(config, "workerinput"):
-            return
-        try:
-            path = self.record.write(settings.report, settings)
-        except OSError as err:
-            config.issue_config_time_warning(
-                pytest.PytestWarning(f"llmjudge: could not write report {settings.report}: {err}"),
-                stacklevel=2,
-            )
-            return
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and config.option.verbose >= 0:
-            reporter.write_line(f"llmjudge: report written to {path}")
+_dry_run_start = pytest.StashKey[int]()
 
 
 @pytest.fixture

@@ -12,25 +12,35 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .budget import Budget, LocalCounter, SpendCounter
 from .errors import JudgeError, NoActiveSessionError
+from .replay import Replayer
 from .settings import Settings
 from .verdict import JudgeRequest, Verdict
 
 if TYPE_CHECKING:
     from .backends.base import Backend
+    from .cache import JudgeCache
     from .judge import Judge
 
 VERDICT_PROPERTY = "llmjudge_verdict"
+# Plain-text properties for JUnit XML readers: one of each per verdict.
+SCORE_PROPERTY = "llmjudge_score"
+VOTES_PROPERTY = "llmjudge_votes"
 
 
 @dataclass
 class JudgeSession:
     settings: Settings
     make_backend: Callable[[Settings], Backend]
+    cache_dir: Path | None = None  # where the judge cache lives; None: memory only
+    run_id: str = ""  # names the run's shared spend under pytest-xdist ("" in one process)
+    replayer: Replayer = field(init=False)
     _judge: Judge | None = None
     _failure: JudgeError | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -38,6 +48,47 @@ class JudgeSession:
     # checklists of one test never overwrite each other's file.
     checklist_files: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        budget = Budget(self.settings.max_calls, self.settings.max_cost, LocalCounter())
+        self.replayer = Replayer(self.settings, self._open_cache, budget, _running_test)
+        if self.run_id and (budget.max_calls is not None or budget.max_cost is not None):
+            budget.counter = self._shared_counter()
+
+    def _open_cache(self) -> JudgeCache:
+        """The cache, opened on the first judge call. Where no file can be used, the run
+        keeps its judgments in memory: recorded ones imported still replay."""
+        from .cache import JudgeCache, open_cache
+
+        opened = open_cache(self.cache_dir) if self.cache_dir is not None else None
+        for note in opened.notes if opened else ():
+            self.replayer.note(note)
+        cache = opened.cache if opened and opened.cache else JudgeCache.in_memory()
+        if self.settings.cache_import:
+            from .cache_file import load
+
+            cache.put_many(load(Path(self.settings.cache_import)))
+        return cache
+
+    def _shared_counter(self) -> SpendCounter:
+        import sqlite3
+
+        from .budget import SharedCounter
+
+        if self.cache_dir is not None:
+            try:
+                return SharedCounter(self.cache_dir, self.run_id)
+            except (OSError, sqlite3.Error) as err:
+                problem = f"{self.cache_dir} cannot be written ({err})"
+        else:
+            problem = "no cache directory is set"
+        self.replayer.note(f"the judge budget is counted per pytest-xdist worker: {problem}")
+        return LocalCounter()
+
+    def totals(self) -> dict[str, Any]:
+        """This process's judge work and the run's spend, for reports and xdist."""
+        return {"totals": self.replayer.totals.to_dict(),
+                "budget": self.replayer.budget.to_dict(),
+                "used": sorted(self.replayer.used)}
     @property
     def judge(self) -> Judge:
         """The judge, created on first use. A backend that failed to load fails every
@@ -49,7 +100,8 @@ class JudgeSession:
                 from .judge import Judge
 
                 try:
-                    self._judge = Judge(self.make_backend(self.settings), self.settings)
+                    self._judge = Judge(self.make_backend(self.settings), self.settings,
+                                        self.replayer)
                 except JudgeError as err:
                     self._failure = err
                     raise
@@ -82,13 +134,34 @@ class JudgeSession:
         if self._judge is not None:
             self._judge.backend.close()
             self._judge = None
+        self.replayer.close()
 
 
 def _record(item: pytest.Item | None, verdicts: list[Verdict]) -> None:
-    """Verdicts ride on the test's user_properties: to the report, JUnit, xdist's controller."""
-    if item is not None:
-        for verdict in verdicts:
-            item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
+    """Verdicts ride on the test's user_properties: to the report, JUnit, xdist's
+    controller. Other plugins get each one through pytest_llmjudge_verdict."""
+    if item is None:
+        return
+    for verdict in verdicts:
+        item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
+        item.user_properties.append((SCORE_PROPERTY, (
+            f"{verdict.score:.3f} against threshold {verdict.threshold:g}: {verdict.outcome}")))
+        item.user_properties.append((VOTES_PROPERTY, votes_text(verdict)))
+        item.config.hook.pytest_llmjudge_verdict(item=item, verdict=verdict)
+
+
+def votes_text(verdict: Verdict) -> str:
+    """The votes in a few words: "4/5 YES", "P(YES) 0.873", or what a combined verdict
+    is made of."""
+    if verdict.parts:
+        passed = sum(p.passed and not p.unstable for p in verdict.parts)
+        return f"{passed}/{len(verdict.parts)} {verdict.part_kind}s passed"
+    if verdict.dry_run:
+        return "dry run: not judged"
+    if len(verdict.votes) == 1 and verdict.votes[0].p_yes is not None:
+        what = "expected rating" if verdict.scale else "P(YES)"
+        return f"{what} {verdict.votes[0].p_yes:.3f}"
+    return f"{verdict.yes_votes}/{verdict.polls} YES"
 
 
 session_key = pytest.StashKey[JudgeSession]()
@@ -104,6 +177,10 @@ def set_running(
     global _running
     previous, _running = _running, value
     return previous
+
+
+def _running_test() -> str:
+    return _running[1].nodeid if _running is not None else ""
 
 
 def running() -> tuple[JudgeSession, pytest.Item]:

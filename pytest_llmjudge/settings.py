@@ -29,9 +29,10 @@ from .polling import (
 )
 
 BACKENDS = ("llamacpp", "litellm")
-# vcrpy's record modes. They govern judge-written files kept for review (generated
-# checklists): none replays only, once writes what is missing, new_episodes also
-# rewrites what no longer matches, all rewrites everything, off neither reads nor writes.
+# vcrpy's record modes. They govern the judge cache (replay.py) and judge-written files
+# kept for review (generated checklists): none replays only, once records only what a
+# test has never recorded, new_episodes also records what is new, all re-records
+# everything, off neither reads nor writes.
 RECORD_MODES = ("none", "once", "new_episodes", "all", "off")
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
@@ -119,6 +120,24 @@ def _record_mode(raw: str) -> str:
     return value
 
 
+def _optional_count(raw: str) -> int | None:
+    if not raw.strip():
+        return None
+    return _int_parser(0, "use a whole number of judge calls, 0 or more")(raw)
+
+
+def _optional_usd(raw: str) -> float | None:
+    if not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise JudgeConfigError(f"{raw!r} is not an amount in US dollars, e.g. 0.50") from None
+    if not value >= 0 or math.isinf(value):
+        raise JudgeConfigError(f"{raw!r} must be a finite amount of 0 or more US dollars")
+    return value
+
+
 def _api_bases(raw: str) -> tuple[str, ...]:
     bases = tuple(b.strip().rstrip("/") for b in raw.split(",") if b.strip())
     for base in bases:
@@ -202,9 +221,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("report", _optional_path, "",
            "write every verdict of the run as JSON to this path"),
     Option("record_mode", _record_mode, "new_episodes",
-           f"judge-written files kept for review (generated checklists): "
-           f"{', '.join(RECORD_MODES)}; use none in CI, where a missing file is an error "
+           f"judge cache and generated checklists: {', '.join(RECORD_MODES)}; none replays "
+           "only (a judge call not recorded is an error: use it in CI), off skips the cache "
            "(default new_episodes)"),
+    Option("cache_dir", _optional_path, ".llmjudge",
+           "directory of the judge cache, relative to the rootdir (default .llmjudge)"),
+    Option("cache_import", _optional_path, "",
+           "load recorded judgments from this exported file into the cache at the start"),
+    Option("cache_export", _optional_path, "",
+           "write the judgments this run replayed or recorded to this file, to commit"),
+    Option("max_calls", _optional_count, "",
+           "most judge calls the run may make (cache replays are free); judged assertions "
+           "past it ERROR"),
+    Option("max_cost", _optional_usd, "",
+           "most US dollars the run may spend on a priced judge; judged assertions past "
+           "it ERROR"),
+    Option("dry_run", _boolean, "false",
+           "count the judge calls the run would make without making them (replays still "
+           "replay); judged tests are reported as skipped", switch=True),
+    Option("html", _optional_path, "",
+           "write a self-contained HTML report of every verdict to this path"),
     Option("update_checklists", _boolean, "false",
            "rewrite every generated checklist file this run uses, whatever the record mode",
            switch=True),
@@ -240,10 +276,20 @@ class Settings:
     unstable: str = "fail"
     report: str | None = None
     record_mode: str = "new_episodes"
+    cache_dir: str | None = ".llmjudge"
+    cache_import: str | None = None
+    cache_export: str | None = None
+    max_calls: int | None = None
+    max_cost: float | None = None
+    dry_run: bool = False
+    html: str | None = None
     update_checklists: bool = False
     update_baselines: bool = False
     # Where each value came from ("cli", "ini", "env", "default"), for the report header.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+
+    def with_record_mode(self, mode: str) -> Settings:
+        return dataclasses.replace(self, record_mode=mode)
 
     @property
     def policy(self) -> Policy:

@@ -120,4 +120,6 @@ def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
         confidence=request.policy.confidence if interval is not None else None,
         unstable=unstable,
         scale=request.scale,
+        cached=all(v.cached for v in votes),
+        dry_run=any(v.dry_run for v in votes),
     )

@@ -50,7 +50,9 @@ class Vote:
     completion_tokens: int
     latency_s: float  # in backend calls, retries included; not waiting for a slot
     attempts: int = 1
-    cost_usd: float | None = None
+    cost_usd: float | None = None  # spent this run: a call replayed from the cache is free
+    cached: bool = False  # every call replayed from the cache
+    dry_run: bool = False  # a dry run stood a placeholder in for the judge
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ class Verdict:
     attempts: int = 1  # judge calls made, retries included
     cost_usd: float | None = None
     strategy: str = "single"
-    cached: bool = False
+    cached: bool = False  # every call replayed from the cache
+    dry_run: bool = False  # a dry run stood placeholders in for the judge: not a grade
     votes: tuple[Vote, ...] = ()
     # Wilson interval of the score at the policy's confidence; None for one-pass strategies.
     interval: tuple[float, float] | None = None

@@ -30,6 +30,8 @@ class Written:
     completion_tokens: int
     latency_s: float
     attempts: int
+    replayed: bool = False
+    dry_run: bool = False
 
 
 def list_spec(max_items: int) -> ReplySpec:
@@ -52,10 +54,11 @@ def write_list(judge: Judge, task: str, text: str, *, max_items: int, what: str)
     def validate(reply: str) -> tuple[str, ...]:
         return clean_items(reply, spec, what)
 
-    call = judge.call(messages, (shown,), spec, validate, index=0, sampled=False,
-                      need_probs=False, max_tokens=judge.settings.max_tokens * 3)
+    call = judge.call(messages, (shown,), spec, validate, prompt=template.version, index=0,
+                      sampled=False, need_probs=False, max_tokens=judge.settings.max_tokens * 3)
     return Written(call.value, judge.backend.judge_id, template.version, call.prompt_tokens,
-                   call.completion_tokens, call.busy_s, call.attempts)
+                   call.completion_tokens, call.busy_s, call.attempts,
+                   call.replayed == call.attempts, call.dry_run)
 
 
 def clean_items(reply: str, spec: ReplySpec, what: str) -> tuple[str, ...]:

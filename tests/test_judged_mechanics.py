@@ -34,8 +34,8 @@ def test_pass_and_fail_with_readable_reasons(judged: pytest.Pytester) -> None:
         "*Thanks for writing in! Could you send me your order number*",
         "*judge answered * (P(YES) = 0.*); reason:",
         "*judge: llamacpp:smollm2-135m@sha256:b179c9523d0e, strategy logprob, prompt "
-        "criterion.v1@*+replies.v1@*#direct, not cached, *tokens, *s, 1 call(s)",
-    ])
+        "criterion.v1@*+replies.v1@*#direct, from cache, *tokens, *s, 1 call(s)",
+    ])  # (test_fails asks what test_passes asked: its call replays from the cache)
     # Plugin frames are hidden: the traceback points at the test's own line only.
     assert "pytest_llmjudge/" not in result.stdout.str()
 
@@ -176,7 +176,8 @@ def test_same_request_gives_the_same_verdict(judged: pytest.Pytester) -> None:
             assert (first.score, first.reasoning) == (again.score, again.reasoning)
             assert other.score != first.score
     """)
-    judged.runpytest().assert_outcomes(passed=1)
+    # Uncached: the same request is judged twice, not replayed.
+    judged.runpytest("--llmjudge-record-mode=off").assert_outcomes(passed=1)
 
 
 def test_report_records_verdicts_and_errors(judged: pytest.Pytester) -> None:
@@ -196,7 +197,7 @@ def test_report_records_verdicts_and_errors(judged: pytest.Pytester) -> None:
     result = judged.runpytest(f"--llmjudge-report={target}")
     result.assert_outcomes(passed=1, failed=1, errors=1)
     result.stdout.fnmatch_lines([f"llmjudge: report written to {target}",
-                                 "2 judged: 1 passed, 1 failed; 1 judge error(s)*"])
+                                 "judged assertions: 1 passed, 1 failed; 1 judge error(s)"])
     document = json.loads(target.read_text())
     tests = {t["nodeid"].split("::")[1]: t for t in document["tests"]}
     assert document["version"] == 1 and document["settings"]["model"] == "smollm2-135m"
@@ -227,7 +228,7 @@ def test_report_merges_verdicts_from_xdist_workers(judged: pytest.Pytester) -> N
     document = json.loads(target.read_text())
     assert len(document["tests"]) == 6
     assert all(len(t["verdicts"]) == 1 for t in document["tests"])
-    assert result.stdout.str().count("6 judged: 6 passed") == 1
+    assert result.stdout.str().count("judged assertions: 6 passed") == 1
 
 
 def test_disabled_plugin_says_so(judged: pytest.Pytester) -> None:

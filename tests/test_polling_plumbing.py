@@ -96,7 +96,7 @@ def test_a_split_widens_to_the_maximum_and_is_unstable(pytester: pytest.Pytester
         "E *dissenting votes (1):",
         "E *poll 3: NO: poll 3 thinks NO",
         "stub calls: 5",
-        "1 judged: 0 passed, 0 failed, 1 UNSTABLE; 0 judge error(s)*",
+        "judged assertions: 0 passed, 0 failed, 1 UNSTABLE; 0 judge error(s)",
     ])
 
 
