@@ -167,7 +167,7 @@ def _dry_run_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
     counted = session.replayer.totals.dry_run - item.stash.get(_dry_run_start, 0)
     if session.settings.dry_run and counted > 0 and not getattr(report, "llmjudge_error", None):
         report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0,
+        report.longrepr = (str(item.path), (item.location[1] or 0) + 1,
                            f"Skipped: llmjudge dry run: {counted} judge call(s) counted, "
                            "none made")
 

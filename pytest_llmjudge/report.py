@@ -116,7 +116,8 @@ class SessionRecord:
         judges = sorted({v["judge_id"] for v in verdicts})
         if judges:
             yield f"judge: {', '.join(judges)}"
-        slow = sorted((t for t in self.tests.values() if t.verdicts),
+        slow = sorted((t for t in self.tests.values()
+                       if any(not v.get("dry_run") for v in t.verdicts)),
                       key=lambda t: -t.judge_s)[:rows]
         if slow:
             yield "slowest judged tests:"
