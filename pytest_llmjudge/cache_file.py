@@ -69,7 +69,7 @@ def check_header(path: Path) -> None:
     except OSError as err:
         raise JudgmentsFileError(
             f"cannot read judgments file {path} ({err}); export one with "
-            "--llmjudge-export=PATH from a run that recorded them") from None
+            "--llmjudge-cache-export=PATH from a run that recorded them") from None
     try:
         header = json.loads(first)
     except json.JSONDecodeError:
@@ -78,12 +78,12 @@ def check_header(path: Path) -> None:
         raise JudgmentsFileError(
             f"{path} is not a pytest-llmjudge judgments file (its first line should be "
             f'{{"format": "{FORMAT}", "version": {VERSION}}}); export one with '
-            "--llmjudge-export=PATH")
+            "--llmjudge-cache-export=PATH")
     if header.get("version") != VERSION:
         raise JudgmentsFileError(
             f"{path} is judgments file version {header.get('version')!r}; this version of "
             f"pytest-llmjudge reads version {VERSION}. Re-record and export it with this "
-            "version (--llmjudge-record-mode=all --llmjudge-export=PATH), or install the "
+            "version (--llmjudge-record-mode=all --llmjudge-cache-export=PATH), or install the "
             "pytest-llmjudge version that wrote it")
 
 

@@ -165,7 +165,7 @@ class Replayer:
 
     def _miss(self, cache: JudgeCache | None, key: CallKey, test: str) -> str:
         how = ("record it with --llmjudge-record-mode=new_episodes (or all), then export "
-               "it with --llmjudge-export=PATH to commit it")
+               "it with --llmjudge-cache-export=PATH to commit it")
         head = (f"record mode {self.mode}: no recorded judgment for this judge call of "
                 f"{test or 'this test'} (key {key.digest[:12]})")
         if self.mode == "once":

@@ -35,7 +35,21 @@ def test_the_ci_recipe_workflow_parses_and_uses_real_options() -> None:
     workflow = yaml.safe_load((ROOT / "examples" / "ci" / "prompt-gate.yml").read_text())
     runs = [step["run"] for step in workflow["jobs"]["judge"]["steps"] if "run" in step]
     (gate,) = [run for run in runs if run.strip().startswith("pytest")]
-    assert "--llmjudge-record-mode=none" in gate
+    assert "--llmjudge-record-mode=new_episodes" in gate and "--llmjudge-cache-import" in gate
     flags = {option.flag for option in OPTIONS}
     used = set(re.findall(r"--llmjudge-[a-z-]+", gate))
     assert used and used <= flags, used - flags
+
+
+def test_every_flag_named_in_messages_and_docs_exists() -> None:
+    """Error messages and docs tell users which flag to use: each must be a real one."""
+    import re
+
+    from pytest_llmjudge.settings import OPTIONS
+
+    flags = {option.flag for option in OPTIONS}
+    texts = [*(ROOT / "pytest_llmjudge").rglob("*.py"), *(ROOT / "docs").glob("*.md"),
+             ROOT / "README.md"]
+    named = {(path.name, flag) for path in texts
+             for flag in re.findall(r"--llmjudge-[a-z][a-z-]*[a-z]", path.read_text())}
+    assert {(name, flag) for name, flag in named if flag not in flags} == set()
