@@ -38,7 +38,7 @@ class Totals:
     cost_usd: float = 0.0
     priced_calls: int = 0  # calls made whose price the backend knew
     judge_s: float = 0.0  # time inside backend calls
-    budget_stops: int = 0  # judged assertions refused because the budget was spent
+    budget_stops: int = 0  # judge calls refused because the budget was spent
     notes: list[str] = field(default_factory=list)  # cache and budget warnings
 
     def merge(self, other: dict[str, Any]) -> None:

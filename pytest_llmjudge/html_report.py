@@ -65,7 +65,8 @@ def render(record: SessionRecord, run: RunTotals, settings: Settings) -> str:
 <figure><figcaption>Where the judge time went</figcaption>{time_chart(record)}</figure>
 </div>
 <div class="filters">
-<label>Filter <input id="filter" type="search" placeholder="test, criterion or reason"></label>
+<label>Filter <input id="filter" type="search"
+placeholder="test, criterion, output or reason"></label>
 <label>Outcome <select id="outcome"><option value="">all</option>{options}</select></label>
 <span id="shown" aria-live="polite"></span>
 </div>
@@ -88,7 +89,8 @@ def _outcome(verdict: dict[str, Any]) -> str:
 def _verdict_row(nodeid: str, v: dict[str, Any]) -> str:
     outcome = _outcome(v)
     votes = _votes_summary(v)
-    search = " ".join([nodeid, str(v["criterion"]), str(v["reasoning"]), outcome])
+    search = " ".join([nodeid, str(v["criterion"]), str(v["output"]), str(v["reasoning"]),
+                       outcome])
     cached = " (replayed)" if v.get("cached") else ""
     return (
         f'<tbody class="verdict" data-outcome="{_e(outcome)}" data-search="{_e(search.lower())}">'

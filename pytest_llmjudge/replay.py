@@ -175,10 +175,10 @@ class Replayer:
                    "new_episodes to add new calls")
         if cache is None:
             return f"{head}; the judge cache is not available this run (see the warning); {how}"
-        nearest = cache.nearest(key, test)
+        nearest = self._guard(cache, lambda: cache.nearest(key, test))
         if nearest is None:
             return (f"{head}; the cache holds no judgment recorded by this test or for this "
-                    f"judged text ({cache.count()} in all). To {how}")
+                    f"judged text ({self._guard(cache, cache.count)} in all). To {how}")
         entry, differences = nearest
         what = "; ".join(differences) or "nothing (recorded under another key version)"
         return (f"{head}. Nearest recorded key {entry.key.digest[:12]} (recorded by "

@@ -177,5 +177,5 @@ def budget_line(budget: dict[str, Any], stops: int) -> str:
         parts.append(f"{budget['calls']} of {budget['max_calls']} calls")
     if budget.get("max_cost_usd") is not None:
         parts.append(f"${budget['cost_usd']:.4f} of ${budget['max_cost_usd']:g}")
-    stopped = f"; {stops} judged assertion(s) stopped by it" if stops else ""
+    stopped = f"; {stops} judge call(s) refused" if stops else ""
     return f"budget: {', '.join(parts)} spent{stopped}"

@@ -106,7 +106,7 @@ def test_a_spent_call_budget_errors_the_assertions_past_it(project: pytest.Pytes
     result.stdout.fnmatch_lines([
         "E   *BudgetSpentError: the judge budget is spent: 3 of --llmjudge-max-calls=3 judge "
         "calls made this run; this judged assertion needed another and was not graded.*",
-        "budget: 3 of 3 calls spent; 3 judged assertion(s) stopped by it"])
+        "budget: 3 of 3 calls spent; 3 judge call(s) refused"])
     report = json.loads((project.path / "r.json").read_text())
     assert report["budget"] == {"max_calls": 3, "max_cost_usd": None, "calls": 3,
                                 "cost_usd": 0.0}
@@ -122,8 +122,8 @@ def test_the_call_budget_holds_across_xdist_workers(project: pytest.Pytester) ->
     result = project.runpytest_subprocess("-n", "2", "--llmjudge-max-calls=4")
     outcomes = result.parseoutcomes()
     assert outcomes["errors"] == 6 and outcomes.get("passed", 0) + outcomes.get("failed", 0) == 4
-    assert result.stdout.str().count("budget: 4 of 4 calls spent; 6 judged assertion(s) "
-                                     "stopped by it") == 1
+    assert result.stdout.str().count("budget: 4 of 4 calls spent; 6 judge call(s) "
+                                     "refused") == 1
 
 
 def test_a_cost_cap_stops_a_priced_judge(project: pytest.Pytester,
@@ -137,7 +137,7 @@ def test_a_cost_cap_stops_a_priced_judge(project: pytest.Pytester,
         "E   *the judge budget is spent: $0.0300 of --llmjudge-max-cost=0.025 used by 3 "
         "calls to stub:v1 this run*",
         "judge calls: 3 made, 0 replayed from the cache; 72 tokens, $0.0300,*",
-        "budget: $0.0300 of $0.025 spent; 3 judged assertion(s) stopped by it"])
+        "budget: $0.0300 of $0.025 spent; 3 judge call(s) refused"])
 
 
 def test_a_cost_cap_on_an_unpriced_judge_warns(project: pytest.Pytester) -> None:
