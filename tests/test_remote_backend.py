@@ -153,8 +153,8 @@ def test_killed_server_errors_the_rest_and_the_session_finishes(
                 os.kill({server.process.pid}, signal.SIGKILL)
                 os.waitpid({server.process.pid}, 0)
 
-            def test_3_after():
-                assert_judged("Thanks!", "The reply is polite", threshold=0.0)
+            def test_3_after():  # not test_1's call, which would replay from the cache
+                assert_judged("Thanks a lot!", "The reply is polite", threshold=0.0)
 
             def test_4_after():
                 assert_judged("Cheers!", "The reply is polite", threshold=0.0)
@@ -183,7 +183,8 @@ def test_several_servers_share_the_calls(
             f"test_spread{i}": JUDGED.format(threshold=0.0) for i in range(8)
         })
         bases = ",".join(p.url for p in proxies)
-        result = remote.runpytest(f"--llmjudge-api-base={bases}")
+        # Uncached: the eight tests ask the same thing, which would otherwise replay.
+        result = remote.runpytest(f"--llmjudge-api-base={bases}", "--llmjudge-record-mode=off")
     finally:
         second.stop()
     result.assert_outcomes(passed=8)
@@ -278,8 +279,9 @@ def test_router_config_file_spreads_calls(
         f"  - model_name: team-judge\n    litellm_params:\n      model: openai/judge\n"
         f"      api_base: {p.url}\n" for p in proxies))
     remote.makepyfile(**{f"test_r{i}": JUDGED.format(threshold=0.0) for i in range(8)})
+    # Uncached: the eight tests ask the same thing, which would otherwise replay.
     result = remote.runpytest("--llmjudge-model=team-judge", f"--llmjudge-router-config={config}",
-                              "--llmjudge-api-logprobs=false")
+                              "--llmjudge-api-logprobs=false", "--llmjudge-record-mode=off")
     result.assert_outcomes(passed=8)
     counts = [len(p.requests) for p in proxies]
     assert sum(counts) >= 8 and min(counts) >= 1, counts
