@@ -9,7 +9,6 @@ so two workers can never both take the last call.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -90,6 +89,8 @@ class SharedCounter:
     """The spend of a run split over pytest-xdist workers, in one sqlite row per run."""
 
     def __init__(self, directory: Path, run: str) -> None:
+        import sqlite3
+
         directory.mkdir(parents=True, exist_ok=True)
         self._run = run
         self._lock = threading.Lock()

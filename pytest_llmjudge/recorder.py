@@ -8,7 +8,7 @@ the controller, which judges nothing, prints the one summary and writes the file
 
 from __future__ import annotations
 
-import uuid
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ class Recorder:
         self.config = config
         self.record = SessionRecord()
         self.worker_parts: list[dict[str, Any]] = []
-        self.run = uuid.uuid4().hex  # handed to xdist workers to share one budget
+        self.run = os.urandom(16).hex()  # handed to xdist workers to share one budget
 
     @property
     def session(self) -> JudgeSession:

@@ -13,19 +13,20 @@ Record modes follow vcrpy's, with a test's recorded calls as its cassette:
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .backends.base import ChoiceField, Completion, CompletionRequest, ReplySpec
 from .budget import Budget, BudgetSpentError, Totals
-from .cache import CallKey, JudgeCache, call_key
 from .errors import JudgeError
 from .settings import Settings
+
+if TYPE_CHECKING:  # sqlite3 loads with the first judge call, not with the plugin
+    from .cache import CallKey, JudgeCache
 
 T = TypeVar("T")
 DRY_RUN_TEXT = "dry run: the judge was not called"
@@ -83,6 +84,8 @@ class Replayer:
 
     def complete(self, send: Callable[[CompletionRequest], Completion], judge_id: str,
                  prompt: str, request: CompletionRequest, poll: int) -> Answer:
+        from .cache import call_key
+
         key = call_key(judge_id, prompt, request, poll)
         cache = self.cache()
         test = self.test()
@@ -146,6 +149,8 @@ class Replayer:
     def _guard(self, cache: JudgeCache, operation: Callable[[], T]) -> T | None:
         """A cache that fails mid-run (disk full, file replaced) is dropped, with a
         warning: the run goes on uncached rather than crashing."""
+        import sqlite3
+
         try:
             return operation()
         except sqlite3.Error as err:
