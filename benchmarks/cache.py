@@ -177,7 +177,9 @@ def main() -> None:
     parser.add_argument("--real-n", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "cache.json")
     args = parser.parse_args()
-    results: dict[str, Any] = {"n": args.n, "model": args.model}
+    # The n-test parts use the stub judge; args.model judges the real-n part.
+    results: dict[str, Any] = {"n": args.n, "recorded_by": "stub:benchmark",
+                               "real_model": args.model}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         judged = project(root, "judged", JUDGED, args.n, args.model, stub=True)
