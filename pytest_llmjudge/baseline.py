@@ -11,15 +11,14 @@ never a pass. One JSON file per test, so pytest-xdist workers never share a file
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .errors import JudgeConfigError
+from .files import write_atomically
 
 FORMAT = "pytest-llmjudge baselines"
 VERSION = 1
@@ -75,12 +74,7 @@ def write(path: Path, nodeid: str, baselines: dict[str, str]) -> None:
     document = {"format": FORMAT, "version": VERSION, "test": nodeid,
                 "baselines": dict(sorted(baselines.items()))}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        os.replace(tmp, path)
+        write_atomically(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     except OSError as err:
         raise JudgeConfigError(f"could not write baseline file {path} ({err})") from None
 

@@ -11,9 +11,7 @@ edit the items; anything the parser does not recognise is an error naming the li
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest
 
 from .combine import Extra
 from .errors import JudgeConfigError
+from .files import write_atomically
 from .session import JudgeSession
 
 HEADER = "# pytest-llmjudge checklist v1"
@@ -133,11 +132,7 @@ def read(path: Path) -> ChecklistFile | None:
 def write(path: Path, checklist: ChecklistFile) -> None:
     """Atomic: a reader never sees half a file."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(render(checklist))
-        os.replace(tmp, path)
+        write_atomically(path, render(checklist))
     except OSError as err:
         raise JudgeConfigError(
             f"could not write the generated checklist to {path} ({err}); make the directory "

@@ -31,6 +31,10 @@ def write_atomically(target: Path, text: str) -> Path:
     never sees half a file; missing parent directories are created."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
+    # mkstemp makes the file private (0600); a report is as readable as any new file.
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
