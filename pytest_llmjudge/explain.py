@@ -34,6 +34,8 @@ def explain(verdict: Verdict) -> list[str]:
     """Criterion, output, score against threshold, the votes and their reasons, judge."""
     lines = [
         headline(verdict),
+        *([f"  threshold {verdict.threshold:.4g}: {verdict.threshold_source}"]
+          if verdict.threshold_source else []),
         f"  criterion: {verdict.criterion}",
         "  output:",
         *(_WRAP.fill(line) if line.strip() else "" for line in

@@ -7,6 +7,7 @@ It knows nothing about pytest.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from .backends.base import Backend, Completion, CompletionRequest, ReplySpec
+from .calibration_file import KIND_OF_TASK, Calibration
 from .errors import JudgeConfigError, JudgeReplyError, LogprobsUnavailableError
 from .polling import Policy, poll_seed
 from .prompts import Message, PromptTemplate, load, untrusted_tag
@@ -64,7 +66,7 @@ def make_request(output: object, criterion: object, threshold: object | None,
     value = default_threshold if threshold is None else parse_threshold(threshold)
     return JudgeRequest(output=output, criterion=criterion.strip(), threshold=value,
                         task=task, inputs=tuple(inputs), policy=policy or Policy(),
-                        scale=_scale(scale, task))
+                        scale=_scale(scale, task), threshold_given=threshold is not None)
 
 
 def _scale(raw: object, task: str) -> int | None:
@@ -84,9 +86,12 @@ def _scale(raw: object, task: str) -> int | None:
 
 class Judge:
     def __init__(self, backend: Backend, settings: Settings,
-                 replayer: Replayer | None = None) -> None:
+                 replayer: Replayer | None = None,
+                 calibration: Calibration | None = None) -> None:
         self.backend = backend
         self.settings = settings
+        # Fitted thresholds for requests that give none (calibration_file.py).
+        self.calibration = calibration
         # Cache, record mode, budget and dry run; without one, every call is made.
         self.replayer = replayer or Replayer(settings.with_record_mode("off"))
         # One cap on calls in flight, however they nest (a batch of polled verdicts). A
@@ -106,6 +111,27 @@ class Judge:
         from .strategies import run
 
         return run(self, request)
+
+    def calibrated(self, request: JudgeRequest, mode: str) -> JudgeRequest:
+        """``request`` with the calibrated threshold for this judge, prompt and kind, when
+        it gave no threshold of its own and the calibration file has one."""
+        kind = KIND_OF_TASK.get(request.task)
+        if self.calibration is None or request.threshold_given or kind is None:
+            return request
+        prompt = self.template(request, mode).version
+        entry, others = self.calibration.find(self.backend.judge_id, prompt, kind)
+        if entry is None:
+            for other in others:
+                self.replayer.note(
+                    f"calibration file {self.calibration.path} has a {kind} threshold "
+                    f"fitted for judge {other.judge} with prompt {other.prompt}; this run "
+                    f"judges with {self.backend.judge_id} and prompt {prompt}, so it is "
+                    "ignored (fit it again for this judge)")
+            return request
+        return dataclasses.replace(
+            request, threshold=entry.threshold, threshold_given=True,
+            threshold_source=f"calibrated in {self.calibration.path} on {entry.n} labels "
+                             f"from {entry.fitted_on} ({entry.objective})")
 
     def template(self, request: JudgeRequest, mode: str) -> PromptTemplate:
         suffix = (" pair" if request.task == "pairwise" else

@@ -32,7 +32,7 @@ def order_requests(request: JudgeRequest, reference: str) -> list[JudgeRequest]:
     is decided at 0.5 (which position it prefers), whatever the comparison's own
     threshold, so a polled order keeps polling while its preference is unsettled."""
     inputs = tuple(i for i in request.inputs if i[0] != "response_b")
-    ordered = dataclasses.replace(request, threshold=EVEN)
+    ordered = dataclasses.replace(request, threshold=EVEN, threshold_given=True)
     return [dataclasses.replace(ordered, inputs=(*inputs, ("response_b", reference))),
             dataclasses.replace(ordered, output=reference,
                                 inputs=(*inputs, ("response_b", request.output)))]

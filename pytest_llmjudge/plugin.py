@@ -52,9 +52,18 @@ def pytest_configure(config: pytest.Config) -> None:
     def make_backend(s: Settings) -> Any:
         return config.hook.pytest_llmjudge_make_backend(settings=s)
 
-    cache_dir = config.rootpath / settings.cache_dir if settings.cache_dir else None
-    config.stash[session_key] = JudgeSession(settings, make_backend, cache_dir, run_id(config))
+    root = config.rootpath
+    config.stash[session_key] = JudgeSession(
+        settings, make_backend, root / settings.cache_dir if settings.cache_dir else None,
+        run_id(config), root / settings.calibration_file if settings.calibration_file else None)
     config.pluginmanager.register(Recorder(config), RECORDER)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    from .calibration_item import add_calibration_item
+
+    add_calibration_item(session, items)
 
 
 def _check_import(path: str) -> None:

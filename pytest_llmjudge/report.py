@@ -21,6 +21,7 @@ from .session import VERDICT_PROPERTY
 from .settings import Settings
 
 ERROR_PROPERTY = "llmjudge_error"
+CALIBRATION_PROPERTY = "llmjudge_calibration"
 REPORT_VERSION = 1
 TOP = 5  # rows of the slowest and borderline lists (twice as many with -v)
 
@@ -62,8 +63,12 @@ class RunTotals:
 @dataclass
 class SessionRecord:
     tests: dict[str, JudgedTest] = field(default_factory=dict)
+    calibration: list[str] = field(default_factory=list)  # the calibration run's report
 
     def add(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == CALIBRATION_PROPERTY and str(value) not in self.calibration:
+                self.calibration.append(str(value))
         verdicts = [json.loads(str(v)) for k, v in report.user_properties
                     if k == VERDICT_PROPERTY]
         errors = [str(v) for k, v in report.user_properties if k == ERROR_PROPERTY]
@@ -89,6 +94,8 @@ class SessionRecord:
     def summary_lines(self, run: RunTotals, verbosity: int) -> Iterator[str]:
         """The terminal summary: headline figures at -q, the slowest tests and the
         borderline verdicts too by default, twice as many and the errors at -v."""
+        for text in self.calibration:
+            yield from text.splitlines()
         verdicts = [v for v in self.verdicts if not v.get("dry_run")]
         errors = [t for t in self.tests.values() if t.error]
         totals = run.totals

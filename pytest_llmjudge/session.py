@@ -26,6 +26,7 @@ from .verdict import JudgeRequest, Verdict
 if TYPE_CHECKING:
     from .backends.base import Backend
     from .cache import JudgeCache
+    from .calibration_file import Calibration
     from .judge import Judge
 
 VERDICT_PROPERTY = "llmjudge_verdict"
@@ -40,6 +41,7 @@ class JudgeSession:
     make_backend: Callable[[Settings], Backend]
     cache_dir: Path | None = None  # where the judge cache lives; None: memory only
     run_id: str = ""  # names the run's shared spend under pytest-xdist ("" in one process)
+    calibration_path: Path | None = None  # fitted thresholds, applied when the file exists
     replayer: Replayer = field(init=False)
     _judge: Judge | None = None
     _failure: JudgeError | None = None
@@ -53,6 +55,14 @@ class JudgeSession:
         self.replayer = Replayer(self.settings, self._open_cache, budget, _running_test)
         if self.run_id and (budget.max_calls is not None or budget.max_cost is not None):
             budget.counter = self._shared_counter()
+
+    def _calibration(self) -> Calibration | None:
+        from .calibration_file import Calibration, read
+
+        path = self.calibration_path
+        if path is None or not path.exists():
+            return None
+        return Calibration(str(path), tuple(read(path)))
 
     def _open_cache(self) -> JudgeCache:
         """The cache, opened on the first judge call. Where no file can be used, the run
@@ -101,7 +111,7 @@ class JudgeSession:
 
                 try:
                     self._judge = Judge(self.make_backend(self.settings), self.settings,
-                                        self.replayer)
+                                        self.replayer, self._calibration())
                 except JudgeError as err:
                     self._failure = err
                     raise

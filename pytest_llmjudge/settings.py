@@ -138,6 +138,42 @@ def _optional_usd(raw: str) -> float | None:
     return value
 
 
+def _unit(raw: str) -> float | None:
+    if not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise JudgeConfigError(f"{raw!r} is not a number between 0 and 1, e.g. 0.8") from None
+    if not 0.0 <= value <= 1.0:
+        raise JudgeConfigError(f"{raw!r} is outside 0..1; use a share, e.g. 0.8")
+    return value
+
+
+CALIBRATE_TARGETS = ("balanced_accuracy", "tpr", "tnr")
+
+
+def _calibrate_target(raw: str) -> tuple[str, float | None]:
+    """balanced_accuracy, or tpr=0.9 / tnr=0.9: the rate the fitted threshold must meet."""
+    name, _, value = raw.strip().lower().partition("=")
+    if name == "balanced_accuracy" and not value:
+        return name, None
+    if name in ("tpr", "tnr") and value:
+        share = _unit(value)
+        if share is not None:
+            return name, share
+    raise JudgeConfigError(
+        f"{raw!r} is not a calibration target; use balanced_accuracy, tpr=0.9 (catch at "
+        "least 90% of outputs labelled 1) or tnr=0.9 (reject at least 90% labelled 0)")
+
+
+def _rescale(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("none", "platt", "isotonic"):
+        raise JudgeConfigError(f"unknown rescaling {raw!r}; use none, platt or isotonic")
+    return value
+
+
 def _api_bases(raw: str) -> tuple[str, ...]:
     bases = tuple(b.strip().rstrip("/") for b in raw.split(",") if b.strip())
     for base in bases:
@@ -241,6 +277,23 @@ OPTIONS: tuple[Option, ...] = (
            "replay); judged tests are reported as skipped", switch=True),
     Option("html", _optional_path, "",
            "write a self-contained HTML report of every verdict to this path"),
+    Option("calibration_file", _optional_path, "llmjudge-calibration.json",
+           "fitted thresholds, relative to the rootdir, applied where a test gives none "
+           "(default llmjudge-calibration.json; used when it exists)"),
+    Option("calibrate", _optional_path, "",
+           "labelled examples (JSON Lines) to measure the judge on: AUROC, accuracy, "
+           "kappa, ECE and a fitted threshold, reported as one more test"),
+    Option("calibrate_target", _calibrate_target, "balanced_accuracy",
+           "what the fitted threshold maximises or meets: balanced_accuracy, tpr=0.9 or "
+           "tnr=0.9 (default balanced_accuracy)"),
+    Option("calibrate_rescale", _rescale, "none",
+           "also fit and report a rescaling of scores: none, platt or isotonic"),
+    Option("update_calibration", _boolean, "false",
+           "write the thresholds fitted by --llmjudge-calibrate to the calibration file",
+           switch=True),
+    Option("min_agreement", _unit, "",
+           "fail the run when the judge agrees with fewer than this share of the "
+           "calibration labels, at the thresholds in effect (e.g. 0.8)"),
     Option("update_checklists", _boolean, "false",
            "rewrite every generated checklist file this run uses, whatever the record mode",
            switch=True),
@@ -283,6 +336,12 @@ class Settings:
     max_cost: float | None = None
     dry_run: bool = False
     html: str | None = None
+    calibration_file: str | None = "llmjudge-calibration.json"
+    calibrate: str | None = None
+    calibrate_target: tuple[str, float | None] = ("balanced_accuracy", None)
+    calibrate_rescale: str = "none"
+    update_calibration: bool = False
+    min_agreement: float | None = None
     update_checklists: bool = False
     update_baselines: bool = False
     # Where each value came from ("cli", "ini", "env", "default"), for the report header.

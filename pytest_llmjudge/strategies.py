@@ -44,6 +44,7 @@ def resolve(judge: Judge, strategy: str) -> str:
 def run(judge: Judge, request: JudgeRequest) -> Verdict:
     started = time.perf_counter()
     strategy = resolve(judge, request.policy.strategy)
+    request = judge.calibrated(request, "cot" if strategy in POLLING else "direct")
     if strategy in POLLING:
         verdict = _polled(judge, request, strategy)
     else:
@@ -120,6 +121,7 @@ def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
         confidence=request.policy.confidence if interval is not None else None,
         unstable=unstable,
         scale=request.scale,
+        threshold_source=request.threshold_source,
         cached=all(v.cached for v in votes),
         dry_run=any(v.dry_run for v in votes),
     )

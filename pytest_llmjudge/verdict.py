@@ -33,6 +33,10 @@ class JudgeRequest:
     inputs: tuple[tuple[str, str | None], ...] = ()
     policy: Policy = field(default_factory=Policy)
     scale: int | None = None  # a 1..scale rating instead of a YES/NO answer
+    # Whether the caller gave the threshold (a call, a marker); a defaulted one may be
+    # replaced by a calibrated one, and then says where it came from.
+    threshold_given: bool = True
+    threshold_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Verdict:
     weights: tuple[float, ...] = ()
     notes: tuple[str, ...] = ()  # how the parts came to be (written by the judge, dropped)
     reference: str = ""  # what a pairwise verdict compared the output with
+    threshold_source: str = ""  # "" for a given or default threshold; else its calibration
 
     @property
     def polls(self) -> int:
