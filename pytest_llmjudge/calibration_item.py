@@ -71,8 +71,8 @@ class CalibrationItem(pytest.Item):
             low = [r for r in reports if r.agreement < floor]
             if low:
                 raise CalibrationGateError("\n".join([
-                    f"the judge agrees with too few labels in {path} (--llmjudge-min-"
-                    f"agreement={floor:g}):",
+                    f"the judge agrees with too few labels in {path} "
+                    f"(--llmjudge-min-agreement={floor:g}):",
                     *(f"  {r.kind}: {r.agreement:.3f} at threshold {r.threshold:g} "
                       f"({r.threshold_source}), on {r.n} examples" for r in low),
                     "A judge-model or prompt change may have degraded judging; compare the "
