@@ -134,6 +134,9 @@ def _detail(v: dict[str, Any]) -> str:
              f"<p class=\"meta\">{_e(v['strategy'])} · {_e(v['judge_id'])} · "
              f"{_e(v['prompt_version'])} · {v['prompt_tokens'] + v['completion_tokens']} tokens"
              "</p>"]
+    if v.get("threshold_source"):
+        lines.append(f'<p class="meta">threshold {v["threshold"]:g}: '
+                     f'{_e(v["threshold_source"])}</p>')
     for note in v.get("notes") or []:
         lines.append(f'<p class="meta">{_e(note)}</p>')
     votes = v.get("votes") or []

@@ -123,6 +123,19 @@ def test_a_single_class_and_few_labels_are_said_plainly() -> None:
     assert report.agreement == 0.75
 
 
+def test_a_likert_table_shows_ratings_crowding_to_the_middle() -> None:
+    # Labels 1..5; the judge's expected ratings all sit between 2.6 and 3.4.
+    examples = [Example(i + 1, "judged", "o", "c", label, scale=5)
+                for i, label in enumerate([1, 1, 3, 5, 5, 2, 4, 3, 5, 1])]
+    ratings = {1: 2.6, 2: 2.8, 3: 3.0, 4: 3.2, 5: 3.4}
+    verdicts = [_verdict((ratings[e.label] - 1) / 4) for e in examples]
+    (report,) = measure(verdicts, examples)
+    table = "\n".join(report_lines([report], "l.jsonl"))
+    assert "judged, ratings 1-5: 10 examples, 4 labelled 1" in table  # labels 4 and 5
+    assert "      1  3                  2.60       0%         0%" in table
+    assert "      5  3                  3.40       0%         0%" in table
+
+
 # --- runs -----------------------------------------------------------------------------------
 
 LABELS = [
@@ -225,6 +238,14 @@ def test_the_agreement_gate_fails_the_run(project: pytest.Pytester) -> None:
         "*CalibrationGateError: the judge agrees with too few labels in labels.jsonl "
         "(--llmjudge-min-agreement=0.95):",
         "  judged: 0.917 at threshold 0.5 (default), on 12 examples"])
+
+
+def test_a_corrupt_calibration_file_errors_the_judged_tests(project: pytest.Pytester) -> None:
+    (project.path / "llmjudge-calibration.json").write_text("{not json")
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*CalibrationFileError: cannot read calibration file "
+                                 "*llmjudge-calibration.json (*); fit it again with*"])
 
 
 def test_a_bad_labels_file_is_an_error_naming_the_line(project: pytest.Pytester) -> None:
