@@ -11,7 +11,6 @@ crowd towards the middle of the scale.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -223,7 +222,3 @@ def likert_table(report: GroupReport) -> list[str]:
                      f"  {low:7.0%}  {high:9.0%}")
     return lines
 
-
-def with_threshold(verdict: Verdict, threshold: float) -> Verdict:
-    return dataclasses.replace(verdict, threshold=threshold,
-                               passed=verdict.score >= threshold)
