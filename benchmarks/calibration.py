@@ -14,7 +14,10 @@ Two sources of scores:
 
 ``scores`` reads benchmarks/results/accuracy-<model>-direct.jsonl (written by
 ``benchmarks/accuracy.py run --pass direct``), seed 0, and says how many items of each
-split it found.
+split it found. ``labels`` writes the splits for an end-to-end run (docs/calibration.md
+has the commands): fit with --llmjudge-update-calibration on the fit file, then
+calibrate the eval file with --llmjudge-calibration-file= (the default threshold) and
+without it (the fitted one).
 """
 
 from __future__ import annotations
