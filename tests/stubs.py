@@ -3,6 +3,9 @@ conftest.py of a pytester project). It answers YES with P(YES) 0.9 to a judged t
 containing "good" and NO (0.2) otherwise, writes a two-item list when asked for one,
 and prints how many calls it got. It proves plumbing only, never judging."""
 
+import pytest
+from conftest import ASYNCIO_INI
+
 CACHE_STUB = """
     import json, os
     from pytest_llmjudge.backends.base import Completion
@@ -49,3 +52,14 @@ TESTS = """
 """
 
 
+
+
+def stub_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                 **files: str) -> pytest.Pytester:
+    """A pytester project judged by the stub, with ``files`` as its test modules."""
+    for name in ("STUB_JUDGE", "STUB_COST"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
+    pytester.makeconftest(CACHE_STUB)
+    pytester.makepyfile(**files)
+    return pytester

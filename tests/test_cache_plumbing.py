@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ASYNCIO_INI
-from stubs import CACHE_STUB, TESTS
+from stubs import TESTS, stub_project
 
 from pytest_llmjudge.backends.base import Completion, CompletionRequest
 from pytest_llmjudge.cache import CACHE_FILE, JudgeCache, call_key, open_cache
@@ -25,12 +24,8 @@ from pytest_llmjudge.schema import reply_spec
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    for name in ("STUB_JUDGE", "STUB_COST"):
-        monkeypatch.delenv(name, raising=False)
-    pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
-    pytester.makeconftest(CACHE_STUB)
-    pytester.makepyfile(test_replies=TESTS.format(criterion="The reply is good"))
-    return pytester
+    return stub_project(pytester, monkeypatch,
+                        test_replies=TESTS.format(criterion="The reply is good"))
 
 
 def _cache(project: pytest.Pytester) -> Path:

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ASYNCIO_INI
-from stubs import CACHE_STUB
+from stubs import stub_project
 
 from pytest_llmjudge import labels, metrics
 from pytest_llmjudge.calibration import measure, report_lines
@@ -159,13 +158,8 @@ TESTS = """
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    for name in ("STUB_JUDGE", "STUB_COST"):
-        monkeypatch.delenv(name, raising=False)
-    pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
-    pytester.makeconftest(CACHE_STUB)
     (pytester.path / "labels.jsonl").write_text("\n".join(json.dumps(x) for x in LABELS))
-    pytester.makepyfile(test_app=TESTS)
-    return pytester
+    return stub_project(pytester, monkeypatch, test_app=TESTS)
 
 
 def test_a_fitted_threshold_is_written_and_applied_where_tests_give_none(

@@ -9,8 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import ASYNCIO_INI
-from stubs import CACHE_STUB, TESTS
+from stubs import CACHE_STUB, TESTS, stub_project
 
 MANY = """
     from pytest_llmjudge import assert_judged
@@ -25,12 +24,8 @@ MANY = """
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    for name in ("STUB_JUDGE", "STUB_COST"):
-        monkeypatch.delenv(name, raising=False)
-    pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
-    pytester.makeconftest(CACHE_STUB)
-    pytester.makepyfile(test_replies=TESTS.format(criterion="The reply is good"))
-    return pytester
+    return stub_project(pytester, monkeypatch,
+                        test_replies=TESTS.format(criterion="The reply is good"))
 
 
 def test_the_summary_follows_quiet_and_verbose(project: pytest.Pytester) -> None:
