@@ -40,13 +40,6 @@ class Totals:
     budget_stops: int = 0  # judge calls refused because the budget was spent
     notes: list[str] = field(default_factory=list)  # cache and budget warnings
 
-    def merge(self, other: dict[str, Any]) -> None:
-        for name, value in other.items():
-            if name == "notes":
-                self.notes += [n for n in value if n not in self.notes]
-            elif hasattr(self, name):
-                setattr(self, name, getattr(self, name) + value)
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from .calibration_file import KIND_OF_TASK
 from .judge import Judge, make_request
 from .labels import FEW, Example
 from .metrics import (
@@ -35,9 +36,8 @@ from .verdict import JudgeRequest, Verdict
 GROUNDED = "Every claim in the response is supported by the context"
 CORRECT_REFERENCE = "The answer states the same facts as the reference answer"
 CORRECT_KNOWLEDGE = "The answer is factually correct"
-TASKS = {"judged": "criterion", "grounded": "grounded", "correct": "correct",
-         "checklist": "checklist", "pairwise": "pairwise"}
-RESCALES = ("none", "platt", "isotonic")
+# Pairwise is measured and fitted but not kept (see calibration_file), so it is not there.
+TASKS = {kind: task for task, kind in KIND_OF_TASK.items()} | {"pairwise": "pairwise"}
 
 
 def request_for(example: Example, settings: Settings) -> JudgeRequest:
@@ -86,7 +86,6 @@ class GroupReport:
     fitted: float | None = None
     fitted_matrix: Confusion | None = None
     rescale: str = "none"
-    rescale_params: dict[str, object] = field(default_factory=dict)
     ece_rescaled: float | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -156,11 +155,9 @@ def _fill(report: GroupReport, target_tpr: float | None, target_tnr: float | Non
     report.rescale = rescale
     if rescale == "platt":
         platt = fit_platt(scores, labels)
-        report.rescale_params = {"a": platt.a, "b": platt.b}
         report.ece_rescaled = ece([platt(s) for s in scores], labels)
     elif rescale == "isotonic":
         iso = fit_isotonic(scores, labels)
-        report.rescale_params = {"edges": list(iso.edges), "values": list(iso.values)}
         report.ece_rescaled = ece([iso(s) for s in scores], labels)
 
 

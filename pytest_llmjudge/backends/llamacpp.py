@@ -81,11 +81,6 @@ class LlamaCppBackend:
             # calls all replay from the cache never pays for the load (load on first call).
             self._sha256 = model.sha256
 
-    def load(self) -> None:
-        """Load the model now (the first judge call does it otherwise)."""
-        with self._lock:
-            self._ensure_loaded()
-
     def _ensure_loaded(self) -> None:
         if self._llm is not None:
             return
