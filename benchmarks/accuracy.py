@@ -40,10 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.judge import Judge, make_request  # noqa: E402
-from pytest_llmjudge.polling import Policy, settle  # noqa: E402
-from pytest_llmjudge.settings import Settings  # noqa: E402
-from pytest_llmjudge.verdict import Verdict  # noqa: E402
+from pytest_llmjudge.config.options import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.judging.policy import Policy, settle  # noqa: E402
+from pytest_llmjudge.judging.verdict import Verdict  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"

@@ -3,7 +3,7 @@
 HaluEval QA: fit on rows 0-99 (each row gives a right and a hallucinated answer, so
 200 labelled examples), evaluate on rows 100-199. QAGS-XSum: fit on the first 60
 summaries, evaluate on the last 60. The score is the grounded judgment's P(YES) (the
-default logprob strategy); the threshold is fitted by pytest_llmjudge.metrics, the
+default logprob strategy); the threshold is fitted by pytest_llmjudge.calibration.metrics, the
 code the calibration run uses, maximising balanced accuracy.
 
 Two sources of scores:
@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_llmjudge import metrics  # noqa: E402
+from pytest_llmjudge.calibration import metrics  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"

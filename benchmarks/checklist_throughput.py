@@ -25,11 +25,11 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from servers import JudgeServer  # noqa: E402
 
+from pytest_llmjudge.assertions.checklist import judge_items  # noqa: E402
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.checklist import judge_items  # noqa: E402
-from pytest_llmjudge.judge import Judge, make_request  # noqa: E402
-from pytest_llmjudge.polling import Policy  # noqa: E402
-from pytest_llmjudge.settings import Settings  # noqa: E402
+from pytest_llmjudge.config.options import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.judging.policy import Policy  # noqa: E402
 
 REPLY = ("We're sorry your order #1234 arrived damaged. We can send a replacement or refund "
          "you in full, whichever you prefer. Reply to this email with a photo of the damage.")

@@ -31,9 +31,9 @@ from typing import Any
 from accuracy import RESULTS, THRESHOLD, auroc, items
 
 from pytest_llmjudge.backends import create_backend
-from pytest_llmjudge.grounding import GROUNDED_CRITERION, judge_grounded
-from pytest_llmjudge.judge import Judge, make_request
-from pytest_llmjudge.settings import Settings
+from pytest_llmjudge.config.options import Settings
+from pytest_llmjudge.judging.claims import GROUNDED_CRITERION, judge_grounded
+from pytest_llmjudge.judging.judge import Judge, make_request
 
 MODES = ("off", "atomic")
 

@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.judge import Judge, make_request  # noqa: E402
-from pytest_llmjudge.prompts import untrusted_tag  # noqa: E402
-from pytest_llmjudge.settings import Settings  # noqa: E402
+from pytest_llmjudge.config.options import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.judging.prompts import untrusted_tag  # noqa: E402
 from tests.cases import CASES  # noqa: E402
 
 # What a hand-rolled judge would ask for (no length bounds: llama-cpp-python's schema

@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.judge import Judge, make_request  # noqa: E402
-from pytest_llmjudge.pairwise import order_requests, outcome  # noqa: E402
-from pytest_llmjudge.settings import Settings  # noqa: E402
+from pytest_llmjudge.config.options import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.judging.pairwise import order_requests, outcome  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "llmbar_dev.jsonl"
 RESULTS = ROOT / "benchmarks" / "results"

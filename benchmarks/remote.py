@@ -29,8 +29,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from servers import JudgeServer  # noqa: E402
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.judge import Judge, make_request  # noqa: E402
-from pytest_llmjudge.settings import Settings  # noqa: E402
+from pytest_llmjudge.config.options import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
 from tests.cases import CASES  # noqa: E402
 
 TEST_FILE = """

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .assertion import (
+from .assertions.checklist import ChecklistFixture, assert_checklist
+from .assertions.comparison import assert_better, assert_not_worse
+from .assertions.fixtures import JudgeFixture
+from .assertions.judged import (
     JudgeAssertionError,
     assert_abstains,
     assert_correct,
@@ -11,10 +14,6 @@ from .assertion import (
     assert_judged_async,
     assert_not_abstains,
 )
-from .baseline import BaselineFileError, BaselineFixture
-from .checklist import ChecklistFixture, assert_checklist
-from .checklist_file import CorruptChecklistError
-from .comparison import assert_better, assert_not_worse
 from .errors import (
     BackendUnavailableError,
     ContextOverflowError,
@@ -28,10 +27,11 @@ from .errors import (
     UnstableVerdictError,
     UnstableVerdictWarning,
 )
-from .fixture import JudgeFixture
-from .pairwise import Ranking
-from .polling import Policy
-from .verdict import JudgeRequest, Verdict, Vote
+from .judging.pairwise import Ranking
+from .judging.policy import Policy
+from .judging.verdict import JudgeRequest, Verdict, Vote
+from .storage.baselines import BaselineFileError, BaselineFixture
+from .storage.checklist_files import CorruptChecklistError
 
 __all__ = [
     "BackendUnavailableError",

@@ -10,8 +10,8 @@ if TYPE_CHECKING:
     import pytest
 
     from .backends.base import Backend
-    from .settings import Settings
-    from .verdict import Verdict
+    from .config.options import Settings
+    from .judging.verdict import Verdict
 
 hookspec = pluggy.HookspecMarker("pytest")
 

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from . import hookspecs
-from .baseline import BaselineFixture
-from .checklist import CHECKLIST_MARKER, ChecklistFixture, marker_checklist
+from .assertions.checklist import CHECKLIST_MARKER, ChecklistFixture, marker_checklist
+from .assertions.fixtures import JudgeFixture
+from .config.options import Settings, add_options, resolve
 from .errors import JudgeConfigError, JudgeError
-from .fixture import JudgeFixture
-from .recorder import Recorder, run_id
-from .report import ERROR_PROPERTY
+from .reporting.collector import Recorder, run_id
+from .reporting.run_record import ERROR_PROPERTY
 from .session import JudgeSession, session_key, set_running
-from .settings import Settings, add_options, resolve
+from .storage.baselines import BaselineFixture
 
 RECORDER = "llmjudge-recorder"
 
@@ -61,14 +61,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
-    from .calibration_item import add_calibration_item
+    from .calibration.item import add_calibration_item
 
     add_calibration_item(session, items)
 
 
 def _check_import(path: str) -> None:
     """A judgments file that cannot be imported stops the run before any test."""
-    from .cache_file import JudgmentsFileError, load
+    from .storage.judgments_file import JudgmentsFileError, load
 
     try:
         load(Path(path))

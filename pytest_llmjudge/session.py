@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .budget import Budget, LocalCounter, SpendCounter
+from .config.options import Settings
 from .errors import JudgeError, NoActiveSessionError
-from .replay import Replayer
-from .settings import Settings
-from .verdict import JudgeRequest, Verdict
+from .judging.verdict import JudgeRequest, Verdict
+from .storage.budget import Budget, LocalCounter, SpendCounter
+from .storage.record_modes import Replayer
 
 if TYPE_CHECKING:
     from .backends.base import Backend
-    from .cache import JudgeCache
-    from .calibration_file import Calibration
-    from .judge import Judge
+    from .calibration.thresholds_file import Calibration
+    from .judging.judge import Judge
+    from .storage.cache import JudgeCache
 
 VERDICT_PROPERTY = "llmjudge_verdict"
 # Plain-text properties for JUnit XML readers: one of each per verdict.
@@ -57,7 +57,7 @@ class JudgeSession:
             budget.counter = self._shared_counter()
 
     def _calibration(self) -> Calibration | None:
-        from .calibration_file import Calibration, read
+        from .calibration.thresholds_file import Calibration, read
 
         path = self.calibration_path
         if path is None or not path.exists():
@@ -67,14 +67,14 @@ class JudgeSession:
     def _open_cache(self) -> JudgeCache:
         """The cache, opened on the first judge call. Where no file can be used, the run
         keeps its judgments in memory: recorded ones imported still replay."""
-        from .cache import JudgeCache, open_cache
+        from .storage.cache import JudgeCache, open_cache
 
         opened = open_cache(self.cache_dir) if self.cache_dir is not None else None
         for note in opened.notes if opened else ():
             self.replayer.note(note)
         cache = opened.cache if opened and opened.cache else JudgeCache.in_memory()
         if self.settings.cache_import:
-            from .cache_file import load
+            from .storage.judgments_file import load
 
             cache.put_many(load(Path(self.settings.cache_import)))
         return cache
@@ -82,7 +82,7 @@ class JudgeSession:
     def _shared_counter(self) -> SpendCounter:
         import sqlite3
 
-        from .budget import SharedCounter
+        from .storage.budget import SharedCounter
 
         if self.cache_dir is not None:
             try:
@@ -107,7 +107,7 @@ class JudgeSession:
             if self._failure is not None:
                 raise self._failure
             if self._judge is None:
-                from .judge import Judge
+                from .judging.judge import Judge
 
                 try:
                     self._judge = Judge(self.make_backend(self.settings), self.settings,
@@ -124,7 +124,7 @@ class JudgeSession:
 
     def evaluate_many(self, item: pytest.Item | None,
                       requests: list[JudgeRequest]) -> list[Verdict]:
-        from .judge import evaluate_many
+        from .judging.judge import evaluate_many
 
         verdicts = evaluate_many(self.judge, requests)
         _record(item, verdicts)
@@ -133,7 +133,7 @@ class JudgeSession:
     def judge_all(self, requests: list[JudgeRequest]) -> list[Verdict]:
         """Judge the parts of one combined verdict (checklist items, claims), concurrently
         where the backend allows; records nothing (the caller records the whole)."""
-        from .judge import evaluate_many
+        from .judging.judge import evaluate_many
 
         return evaluate_many(self.judge, requests)
 

@@ -17,8 +17,8 @@ import litellm  # noqa: F401
 from servers import JudgeServer
 
 from pytest_llmjudge.backends import create_backend
-from pytest_llmjudge.judge import Judge
-from pytest_llmjudge.settings import Settings
+from pytest_llmjudge.config.options import Settings
+from pytest_llmjudge.judging.judge import Judge
 
 pytest_plugins = ["pytester"]
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from pytest_llmjudge.models import resolve
+from pytest_llmjudge.backends.models import resolve
 
 
 def free_port() -> int:

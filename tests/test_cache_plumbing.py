@@ -18,8 +18,8 @@ import pytest
 from stubs import TESTS, stub_project
 
 from pytest_llmjudge.backends.base import Completion, CompletionRequest
-from pytest_llmjudge.cache import CACHE_FILE, JudgeCache, call_key, open_cache
-from pytest_llmjudge.schema import reply_spec
+from pytest_llmjudge.judging.reply_formats import reply_spec
+from pytest_llmjudge.storage.cache import CACHE_FILE, JudgeCache, call_key, open_cache
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from stubs import stub_project
 
-from pytest_llmjudge import labels, metrics
-from pytest_llmjudge.calibration import measure, report_lines
-from pytest_llmjudge.labels import Example, LabelsFileError
-from pytest_llmjudge.verdict import Verdict
+from pytest_llmjudge.calibration import labels, metrics
+from pytest_llmjudge.calibration.labels import Example, LabelsFileError
+from pytest_llmjudge.calibration.run import measure, report_lines
+from pytest_llmjudge.judging.verdict import Verdict
 
 # --- metrics ----------------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from pytest_llmjudge.backends.chat_reply import completion_from
+from pytest_llmjudge.backends.logprobs import completion_from
 from pytest_llmjudge.errors import JudgeReplyError
-from pytest_llmjudge.schema import VERDICT_REPLY
+from pytest_llmjudge.judging.reply_formats import VERDICT_REPLY
 
 
 def _response(tokens: list[tuple[str, list[tuple[str, float]]]]) -> NS:

@@ -40,7 +40,7 @@ def test_a_generated_checklist_is_frozen_and_replayed(judged: pytest.Pytester) -
     first.assert_outcomes(passed=1)
     first.stdout.fnmatch_lines(["*NOTE checklist written by the judge to *"])
     path = judged.path / "__llmjudge__" / "checklists" / "test_reply" / "test_reply.checklist"
-    from pytest_llmjudge.checklist_file import read
+    from pytest_llmjudge.storage.checklist_files import read
 
     stored = read(path)
     assert stored is not None and 1 <= len(stored.items) <= 8

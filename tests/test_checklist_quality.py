@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from grounding_cases import BRIDGE, GROUNDING, KETTLE, LIBRARY
 
-from pytest_llmjudge import combine
-from pytest_llmjudge.assertion import ABSTAINS, ANSWERS
-from pytest_llmjudge.checklist import judge_items
-from pytest_llmjudge.grounding import GROUNDED_CRITERION, judge_grounded
-from pytest_llmjudge.judge import Judge, make_request
-from pytest_llmjudge.verdict import Verdict
+from pytest_llmjudge.assertions.checklist import judge_items
+from pytest_llmjudge.assertions.judged import ABSTAINS, ANSWERS
+from pytest_llmjudge.judging import composite as combine
+from pytest_llmjudge.judging.claims import GROUNDED_CRITERION, judge_grounded
+from pytest_llmjudge.judging.judge import Judge, make_request
+from pytest_llmjudge.judging.verdict import Verdict
 
 ITEMS = ["Mentions the order number", "Offers a refund or a replacement",
          "Does not promise a delivery date"]

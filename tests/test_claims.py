@@ -9,10 +9,10 @@ import ast
 import pytest
 from conftest import ASYNCIO_INI
 
-from pytest_llmjudge import combine
 from pytest_llmjudge.errors import JudgeConfigError
-from pytest_llmjudge.grounding import parse_claims_mode, split_sentences
-from pytest_llmjudge.verdict import Verdict
+from pytest_llmjudge.judging import composite as combine
+from pytest_llmjudge.judging.claims import parse_claims_mode, split_sentences
+from pytest_llmjudge.judging.verdict import Verdict
 
 
 @pytest.mark.parametrize(("text", "sentences"), [

@@ -9,9 +9,9 @@ import pytest
 
 from pytest_llmjudge.backends.base import CompletionRequest
 from pytest_llmjudge.backends.llamacpp import LlamaCppBackend, schema_grammar
-from pytest_llmjudge.models import resolve
-from pytest_llmjudge.prompts import load, untrusted_tag
-from pytest_llmjudge.schema import VERDICT_REPLY, parse_reply
+from pytest_llmjudge.backends.models import resolve
+from pytest_llmjudge.judging.prompts import load, untrusted_tag
+from pytest_llmjudge.judging.reply_formats import VERDICT_REPLY, parse_reply
 
 MECHANICS_MODEL = "smollm2-135m"
 
@@ -86,7 +86,7 @@ def test_prompt_version_tracks_the_file_content() -> None:
 
 
 def test_every_task_prompt_renders_in_every_reply_mode() -> None:
-    from pytest_llmjudge.judge import TASK_PROMPTS
+    from pytest_llmjudge.judging.judge import TASK_PROMPTS
 
     inputs = {"criterion": "C", "output": '"O"', "tag": "t", "context": '"X"',
               "question_text": "null", "reference": "null", "instruction": "null",
@@ -108,7 +108,7 @@ def test_string_grammar_is_json_safe() -> None:
 
 
 def test_every_writing_prompt_asks_for_a_list() -> None:
-    from pytest_llmjudge.writer import WRITE_PROMPTS
+    from pytest_llmjudge.judging.written_lists import WRITE_PROMPTS
 
     for task in WRITE_PROMPTS.values():
         system, user = load(task, "list").render(output='"O"', tag="t", max_items="8")
@@ -118,7 +118,7 @@ def test_every_writing_prompt_asks_for_a_list() -> None:
 def test_string_list_grammar_compiles_and_bounds_the_items() -> None:
     from llama_cpp.llama_grammar import LlamaGrammar
 
-    from pytest_llmjudge.writer import list_spec
+    from pytest_llmjudge.judging.written_lists import list_spec
 
     schema = list_spec(8).json_schema()["properties"]["items"]
     grammar = schema_grammar(schema)
@@ -127,7 +127,7 @@ def test_string_list_grammar_compiles_and_bounds_the_items() -> None:
 
 
 def test_a_list_written_under_the_grammar_is_valid(backend: LlamaCppBackend) -> None:
-    from pytest_llmjudge.writer import clean_items, list_spec
+    from pytest_llmjudge.judging.written_lists import clean_items, list_spec
 
     spec = list_spec(3)
     messages = load("claims_write.v1", "list").render(
@@ -148,14 +148,14 @@ def test_a_list_written_under_the_grammar_is_valid(backend: LlamaCppBackend) -> 
 ])
 def test_bad_written_lists_are_reply_errors(reply: str, message: str) -> None:
     from pytest_llmjudge.errors import JudgeReplyError
-    from pytest_llmjudge.writer import clean_items, list_spec
+    from pytest_llmjudge.judging.written_lists import clean_items, list_spec
 
     with pytest.raises(JudgeReplyError, match=message):
         clean_items(reply, list_spec(8), "claims")
 
 
 def test_written_items_lose_blanks_and_repeats() -> None:
-    from pytest_llmjudge.writer import clean_items, list_spec
+    from pytest_llmjudge.judging.written_lists import clean_items, list_spec
 
     reply = '{"items": ["Opens  at 9am.", "opens at 9am.", " ", "Sells\\nshoes."]}'
     assert clean_items(reply, list_spec(8), "claims") == ("Opens at 9am.", "Sells shoes.")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmjudge import models
+from pytest_llmjudge.backends import models
+from pytest_llmjudge.backends.models import PACKAGED, HubModel, PackagedModel, resolve
 from pytest_llmjudge.errors import ModelNotFoundError
-from pytest_llmjudge.models import PACKAGED, HubModel, PackagedModel, resolve
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from pytest_llmjudge.errors import JudgeConfigError
-from pytest_llmjudge.polling import (
+from pytest_llmjudge.judging.policy import (
     Policy,
     default_strategy,
     make_policy,

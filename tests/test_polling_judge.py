@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_llmjudge.backends import create_backend
-from pytest_llmjudge.judge import Judge, make_request
-from pytest_llmjudge.polling import Policy
-from pytest_llmjudge.settings import Settings
-from pytest_llmjudge.verdict import Verdict, Vote
+from pytest_llmjudge.config.options import Settings
+from pytest_llmjudge.judging.judge import Judge, make_request
+from pytest_llmjudge.judging.policy import Policy
+from pytest_llmjudge.judging.verdict import Verdict, Vote
 
 MECHANICS_MODEL = "smollm2-135m"
 CONTEXT = "The Larkspur Library opens at 9am on weekdays and at 10am on Saturdays."

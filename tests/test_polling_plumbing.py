@@ -15,7 +15,7 @@ import pytest
 STUB = """
     import json
     from pytest_llmjudge.backends.base import Completion
-    from pytest_llmjudge.polling import poll_seed
+    from pytest_llmjudge.judging.policy import poll_seed
 
     VOTES = {votes!r}
     CALLS = []

@@ -30,7 +30,7 @@ def test_the_ci_recipe_workflow_parses_and_uses_real_options() -> None:
 
     import yaml
 
-    from pytest_llmjudge.settings import OPTIONS
+    from pytest_llmjudge.config.options import OPTIONS
 
     workflow = yaml.safe_load((ROOT / "examples" / "ci" / "prompt-gate.yml").read_text())
     runs = [step["run"] for step in workflow["jobs"]["judge"]["steps"] if "run" in step]
@@ -45,7 +45,7 @@ def test_every_flag_named_in_messages_and_docs_exists() -> None:
     """Error messages and docs tell users which flag to use: each must be a real one."""
     import re
 
-    from pytest_llmjudge.settings import OPTIONS
+    from pytest_llmjudge.config.options import OPTIONS
 
     flags = {option.flag for option in OPTIONS}
     texts = [*(ROOT / "pytest_llmjudge").rglob("*.py"), *(ROOT / "docs").glob("*.md"),

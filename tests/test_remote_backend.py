@@ -212,8 +212,8 @@ def test_secrets_stay_out_of_errors_and_reports(
 def test_cost_is_recorded_where_the_price_is_known(judge_server: JudgeServer) -> None:
     import litellm
 
-    from pytest_llmjudge.backends.remote import LiteLLMBackend
-    from pytest_llmjudge.settings import Settings
+    from pytest_llmjudge.backends.litellm import LiteLLMBackend
+    from pytest_llmjudge.config.options import Settings
 
     priced = LiteLLMBackend(Settings(backend="litellm", model="openai/gpt-4o-mini",
                                      api_base=(judge_server.url,)))

@@ -111,7 +111,7 @@ def test_checklists_and_claims_go_through_a_real_server(
     """)
     remote.runpytest(f"--llmjudge-api-base={proxy.url}").assert_outcomes(passed=1)
     path = remote.path / "__llmjudge__" / "checklists" / "test_reply" / "test_reply.checklist"
-    from pytest_llmjudge.checklist_file import read
+    from pytest_llmjudge.storage.checklist_files import read
 
     stored = read(path)
     assert stored is not None and stored.written_by.startswith("litellm:openai/judge")

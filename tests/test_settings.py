@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from pytest_llmjudge.config.options import OPTIONS, parse_threshold
 from pytest_llmjudge.errors import JudgeConfigError
-from pytest_llmjudge.settings import OPTIONS, parse_threshold
 
 DUMMY = "def test_nothing():\n    pass\n"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..settings import Settings
+from ..config.options import Settings
 from .base import Backend
 
 
@@ -22,8 +22,8 @@ def auto_threads() -> int:
 def create_backend(settings: Settings) -> Backend:
     """The built-in backends. Plugins can supply others via pytest_llmjudge_make_backend."""
     if settings.backend == "llamacpp":
-        from ..models import resolve
         from .llamacpp import LlamaCppBackend
+        from .models import resolve
 
         return LlamaCppBackend(
             resolve(settings.model),
@@ -32,7 +32,7 @@ def create_backend(settings: Settings) -> Backend:
             n_threads=settings.n_threads or auto_threads(),
         )
     if settings.backend == "litellm":
-        from .remote import LiteLLMBackend
+        from .litellm import LiteLLMBackend
 
         return LiteLLMBackend(settings)
     # Settings validation rejects unknown names first; this guards direct callers.

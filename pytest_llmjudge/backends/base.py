@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..prompts import Message
+from ..judging.prompts import Message
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ from ..errors import (
     ModelLoadError,
     ModelNotFoundError,
 )
-from ..models import HubModel, LocalModel, local_file
-from ..prompts import Message
+from ..judging.prompts import Message
 from .base import ChoiceField, Completion, CompletionRequest, TextField
+from .models import HubModel, LocalModel, local_file
 
 _SENTINEL = re.compile("\ue000(\\d+)\ue001")
 # ChatML, for models whose GGUF carries no chat template.

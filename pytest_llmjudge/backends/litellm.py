@@ -1,0 +1,390 @@
+"""Remote judges through litellm: any provider, or any OpenAI-compatible server.
+
+litellm is imported only when this backend is created (it takes seconds). Retries
+are ours, with tenacity: rate limits, 5xx and connection errors are retried with
+exponential backoff and jitter inside one overall deadline (the call timeout), so a
+judged assertion never waits past ``llmjudge_timeout``; authentication errors and
+bad requests are not retried. Several ``api_base`` values spread calls over
+servers: each call goes to the one with the fewest calls in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+from typing import Any
+
+from ..config.options import Settings
+from ..errors import (
+    BackendUnavailableError,
+    ContextOverflowError,
+    JudgeConfigError,
+    JudgeError,
+    JudgeTimeoutError,
+)
+from .base import Completion, CompletionRequest
+from .logprobs import completion_from
+
+# Structured-output dialects, most precise first. OpenAI and most providers take
+# "json_schema"; llama.cpp's Python server takes "json_object" with a "schema".
+_FORMATS = ("json_schema", "json_object", "none")
+_PLACEHOLDER_KEY = "sk-no-key-needed"  # sent to self-hosted servers that ask for none
+
+
+class LiteLLMBackend:
+    def __init__(self, settings: Settings) -> None:
+        # litellm fetches a price list from the internet at import unless told not to;
+        # judges run offline, and its bundled copy is what we want.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        try:
+            import litellm
+        except ImportError as err:
+            raise JudgeConfigError(
+                f"the litellm backend needs litellm ({err}); pip install 'pytest-llmjudge[remote]'"
+            ) from None
+        self._litellm: Any = litellm  # loosely typed: its exports are re-exports
+        litellm.suppress_debug_info = True  # its help banner goes to stdout on every error
+        self._model = settings.model
+        self._bases = settings.api_base
+        self._router_file = settings.router_config
+        self._retries = settings.api_retries
+        self._logprobs = settings.api_logprobs
+        self._router: Any = None
+        if self._router_file:
+            self._router = self._router_from_file(self._router_file)
+            self._key = None
+        else:
+            self._key = self._check_model_and_key()
+        self._format: str | None = None  # learnt on the first call
+        # Set when a call ran out of retries without ever reaching a server: later calls
+        # try once instead of sleeping through backoff again, so a dead server errors the
+        # rest of the session quickly. Cleared by the next success.
+        self._unreachable = False
+        self._lock = threading.Lock()
+        self._negotiating = threading.Lock()
+        # Calls in flight per server, for spreading calls over several api_base values.
+        self._in_flight = dict.fromkeys(self._bases, 0)
+
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self._model
+
+    @property
+    def supports_logprobs(self) -> bool:
+        # Whether this server really returns them is only known from a reply; a
+        # strategy that needs them errors on the first reply without them.
+        return self._logprobs
+
+    @property
+    def judge_id(self) -> str:
+        return f"litellm:{self._model}"
+
+    @property
+    def servers(self) -> str:
+        if self._router_file:
+            return f"the servers in {self._router_file}"
+        return ", ".join(self._bases) or "the provider's API"
+
+    def _router_from_file(self, path: str) -> Any:
+        """A litellm Router from a model_list file; entries for other model_names are kept
+        too (litellm routes by name), but ours must be there."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as err:
+            raise JudgeConfigError(f"cannot read llmjudge_router_config {path!r}: {err}") from None
+        try:
+            if path.endswith((".yaml", ".yml")):
+                import yaml  # type: ignore[import-untyped]  # comes with litellm
+
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+            entries = data["model_list"] if isinstance(data, dict) else data
+            names = {e["model_name"] for e in entries}
+            if not all(isinstance(e["litellm_params"]["model"], str) for e in entries):
+                raise TypeError("every litellm_params needs a model string")
+        except Exception as err:  # yaml, json, key and type errors all mean one thing here
+            raise JudgeConfigError(
+                f"llmjudge_router_config {path!r} is not a litellm model_list ({err!r}); write "
+                '{"model_list": [{"model_name": "judge", "litellm_params": {"model": '
+                '"openai/judge", "api_base": "http://127.0.0.1:8080/v1"}}]}'
+            ) from None
+        if self._model not in names:
+            raise JudgeConfigError(
+                f"llmjudge_model {self._model!r} is not a model_name in {path!r} "
+                f"(it has: {', '.join(sorted(names))})"
+            )
+        for entry in entries:
+            params = entry["litellm_params"]
+            if params.get("api_base") and not params.get("api_key"):
+                params["api_key"] = _PLACEHOLDER_KEY
+        return self._litellm.Router(model_list=entries, num_retries=0,
+                                    routing_strategy="simple-shuffle")
+
+    def close(self) -> None:
+        return None
+
+    # -- checks before any call ---------------------------------------------------------
+    def _check_model_and_key(self) -> str | None:
+        litellm = self._litellm
+        try:
+            _, provider, _, _ = litellm.get_llm_provider(self._model)
+        except Exception:  # litellm raises its BadRequestError with a long help text
+            raise JudgeConfigError(
+                f"litellm does not know the provider in model {self._model!r}; write "
+                "PROVIDER/MODEL, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
+                "ollama/llama3, or openai/<name> with llmjudge_api_base for an "
+                "OpenAI-compatible server"
+            ) from None
+        missing = litellm.validate_environment(self._model).get("missing_keys") or []
+        if self._bases:
+            # A self-hosted server: use the provider's key if one is set, else a placeholder.
+            return _PLACEHOLDER_KEY if missing else None
+        if missing:
+            raise JudgeConfigError(
+                f"model {self._model!r} ({provider}) needs an API key: set "
+                f"{' and '.join(missing)} in the environment (never in pytest.ini), or point "
+                "llmjudge_api_base at a self-hosted OpenAI-compatible server"
+            )
+        return None
+
+    # -- one judge call ---------------------------------------------------------------
+    def complete(self, request: CompletionRequest) -> Completion:
+        deadline = time.monotonic() + request.timeout
+        if self._format is None:
+            # Concurrent first calls (polls of one verdict) wait for one of them to learn
+            # the server's format, instead of each paying for the rejected ones.
+            with self._negotiating:
+                if self._format is None:
+                    return self._negotiate(request, deadline)
+        try:
+            response = self._call_with_retries(request, self._format, deadline)
+        except _FormatRejectedError as err:
+            raise BackendUnavailableError(
+                f"{self.servers} now rejects the structured-output format {self._format} it "
+                f"accepted before: {_describe(err.cause, self._key)}"
+            ) from None
+        return completion_from(response, request.reply, self._cost(response))
+
+    def _negotiate(self, request: CompletionRequest, deadline: float) -> Completion:
+        last: Exception | None = None
+        for fmt in _FORMATS:
+            try:
+                response = self._call_with_retries(request, fmt, deadline)
+            except _FormatRejectedError as err:
+                last = err.cause
+                continue
+            with self._lock:
+                self._format = fmt
+            return completion_from(response, request.reply, self._cost(response))
+        raise BackendUnavailableError(
+            f"{self.servers} rejected every structured-output format "
+            f"({', '.join(_FORMATS)}); last error: {_describe(last, self._key)}"
+        )
+
+    def _call_with_retries(self, request: CompletionRequest, fmt: str, deadline: float) -> Any:
+        from tenacity import (
+            RetryError,
+            Retrying,
+            retry_if_exception,
+            stop_after_attempt,
+            stop_after_delay,
+            wait_random_exponential,
+        )
+
+        litellm = self._litellm
+        retryable = (litellm.RateLimitError, litellm.InternalServerError,
+                     litellm.ServiceUnavailableError, litellm.BadGatewayError,
+                     litellm.APIConnectionError)
+        remaining = max(0.001, deadline - time.monotonic())
+        tries = 1 if self._unreachable else 1 + self._retries
+        backoff = wait_random_exponential(multiplier=0.25, max=4.0)
+        retrying = Retrying(
+            stop=stop_after_attempt(tries) | stop_after_delay(remaining),
+            # Backoff never sleeps past the deadline: the last try gets what time is left.
+            wait=lambda state: min(backoff(state), max(0.0, deadline - time.monotonic())),
+            retry=retry_if_exception(lambda e: isinstance(e, retryable)
+                                     and not _rejects_format(e)),
+            reraise=False,
+        )
+        attempts = 0
+        try:
+            for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise litellm.Timeout(message="deadline reached", model=self._model,
+                                              llm_provider="")
+                    try:
+                        response = self._call(request, fmt, timeout=left)
+                        self._unreachable = False
+                        return response
+                    except (litellm.BadRequestError, litellm.InternalServerError) as err:
+                        if fmt != "none" and _rejects_format(err):
+                            raise _FormatRejectedError(err) from None
+                        raise
+        except RetryError as err:
+            cause = err.last_attempt.exception()
+            raise self._unavailable(cause, attempts, deadline) from None
+        except _FormatRejectedError:
+            raise
+        except litellm.Timeout as err:
+            raise self._timeout(err) from None
+        except (litellm.AuthenticationError, litellm.PermissionDeniedError) as err:
+            raise JudgeConfigError(
+                f"{self.servers} refused the credentials for {self._model!r}: "
+                f"{_describe(err, self._key)}; check the API key in the environment"
+            ) from None
+        except litellm.ContextWindowExceededError as err:
+            raise ContextOverflowError(
+                f"the judge prompt does not fit {self._model!r}'s context window "
+                f"({_describe(err, self._key)}); shorten the output or context, or use a "
+                "longer-context model (nothing is truncated silently)"
+            ) from None
+        except (litellm.BadRequestError, litellm.NotFoundError,
+                litellm.UnprocessableEntityError) as err:
+            raise JudgeConfigError(
+                f"{self.servers} rejected the request for {self._model!r} (not retried): "
+                f"{_describe(err, self._key)}"
+            ) from None
+        except retryable as err:
+            raise self._unavailable(err, attempts, deadline) from None
+        except litellm.APIError as err:
+            raise BackendUnavailableError(
+                f"{self.servers} sent a reply that is not a chat completion "
+                f"({_describe(err, self._key)}); check that llmjudge_api_base points at an "
+                "OpenAI-compatible /v1 endpoint"
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call(self, request: CompletionRequest, fmt: str, timeout: float) -> Any:
+        kwargs: dict[str, Any] = dict(
+            messages=[{"role": m.role, "content": m.content} for m in request.messages],
+            temperature=request.temperature,
+            seed=request.seed,
+            max_tokens=request.max_tokens,
+            timeout=timeout,
+            num_retries=0,  # litellm's retries: ours replace them
+            max_retries=0,  # the OpenAI SDK's own retries, likewise
+        )
+        if self._logprobs and request.logprobs:
+            kwargs.update(logprobs=True, top_logprobs=20)
+        schema = _wire_schema(request.reply.json_schema())
+        if fmt == "json_schema":
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "verdict", "schema": schema, "strict": True}}
+        elif fmt == "json_object":
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        if self._router is not None:
+            return self._router.completion(model=self._model, **kwargs)
+        if self._key:
+            kwargs["api_key"] = self._key
+        if not self._bases:
+            return self._litellm.completion(model=self._model, **kwargs)
+        base = self._take_server()
+        try:
+            return self._litellm.completion(model=self._model, api_base=base, **kwargs)
+        finally:
+            with self._lock:
+                self._in_flight[base] -= 1
+
+    def _take_server(self) -> str:
+        """The server with the fewest calls in flight, ties drawn at random. Measured with
+        two one-slot servers (benchmarks/checklist_throughput.py), litellm's Router
+        spread concurrent calls worse: random choice ("simple-shuffle") often sent two
+        to one server, and "least-busy" breaks ties by list order, so separate
+        processes (pytest-xdist workers) would all pick the first server."""
+        with self._lock:
+            fewest = min(self._in_flight.values())
+            base = random.choice([b for b, n in self._in_flight.items() if n == fewest])
+            self._in_flight[base] += 1
+            return base
+
+    def _cost(self, response: Any) -> float | None:
+        try:
+            return float(self._litellm.completion_cost(completion_response=response))
+        except Exception:  # no price for this model (self-hosted servers): cost unknown
+            return None
+
+    def _unavailable(self, cause: BaseException | None, attempts: int,
+                     deadline: float) -> JudgeError:
+        status = getattr(cause, "status_code", None)
+        down = ""
+        if _never_connected(cause):
+            status = None  # litellm reports a refused connection as a 500
+            down = " (retries skipped: it was unreachable on the previous call)" \
+                if self._unreachable else ""
+            self._unreachable = True
+        what = f"last status {status}" if status else "no HTTP status (connection failed)"
+        # litellm reports a read timeout as a 500 "timed out": the clock is the judge.
+        if (isinstance(cause, self._litellm.Timeout) or "timed out" in str(cause)
+                or time.monotonic() >= deadline):
+            return self._timeout(cause)
+        return BackendUnavailableError(
+            f"judge server {self.servers} failed {attempts} attempt(s){down} ({what}): "
+            f"{_describe(cause, self._key)}; check that the server is up, or raise "
+            "llmjudge_api_retries / llmjudge_timeout"
+        )
+
+    def _timeout(self, cause: BaseException | None) -> JudgeTimeoutError:
+        return JudgeTimeoutError(
+            f"judge server {self.servers} did not answer within llmjudge_timeout "
+            f"({_describe(cause, self._key)}); raise llmjudge_timeout or check the server"
+        )
+
+
+class _FormatRejectedError(Exception):
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _wire_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema as sent: without string length bounds, which OpenAI's strict mode
+    rejects and llama-cpp-python's server spells out as a huge grammar. The reply is
+    still validated against the full schema on our side."""
+    properties = {
+        name: {k: v for k, v in spec.items() if k not in ("minLength", "maxLength")}
+        for name, spec in schema["properties"].items()
+    }
+    return {**schema, "properties": properties}
+
+
+def _never_connected(err: BaseException | None) -> bool:
+    text = str(err)
+    return any(sign in text for sign in ("Connection refused", "ConnectError",
+                                         "Name or service not known", "Connection error"))
+
+
+def _rejects_format(err: BaseException) -> bool:
+    text = str(err).lower()
+    return "response_format" in text or "json_schema" in text
+
+
+def _describe(err: BaseException | None, secret: str | None) -> str:
+    """One line about an exception, with any key scrubbed and litellm's help banner cut."""
+    if err is None:
+        return "no error recorded"
+    text = " ".join(str(err).split())
+    for marker in ("Give Feedback", "LiteLLM.Info", "Provider List"):
+        text = text.split(marker)[0]
+    for value in _secret_values(secret):
+        text = text.replace(value, "***")
+    return f"{type(err).__name__}: {text[:300]}"
+
+
+def _secret_values(explicit: str | None) -> list[str]:
+    """Every credential this process holds: providers echo refused keys in their errors,
+    and those errors reach test output and reports."""
+    names = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+    values = [v for k, v in os.environ.items()
+              if any(n in k.upper() for n in names) and len(v) >= 8]
+    if explicit and explicit != _PLACEHOLDER_KEY:
+        values.append(explicit)
+    return sorted(set(values), key=len, reverse=True)

@@ -1,0 +1,94 @@
+"""``--llmjudge-calibrate=labels.jsonl``: the calibration run as one more test item.
+
+Being a test, it runs with the session's judge (cache, budget and all), its judge
+errors are ERRORs, its report lands in the terminal summary, and the quality gate
+(``--llmjudge-min-agreement``) fails it, and so the run, like any failing test.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..errors import JudgeError
+from ..reporting.run_record import CALIBRATION_PROPERTY
+from ..session import session_key
+
+ITEM_NAME = "llmjudge_calibration"
+
+
+class CalibrationGateError(AssertionError):
+    """The judge agrees with too few labels (--llmjudge-min-agreement)."""
+
+
+class CalibrationWarning(UserWarning):
+    """The labels are too few, or of one class only, for the figures to mean much."""
+
+
+class CalibrationItem(pytest.Item):
+    def runtest(self) -> None:
+        from . import labels, thresholds_file
+        from .run import judge_example, measure, report_lines
+
+        session = self.config.stash[session_key]
+        settings = session.settings
+        path = Path(settings.calibrate or "")
+        examples = labels.load(path)
+        judge = session.judge
+        verdicts = []
+        for example in examples:
+            try:
+                verdicts.append(judge_example(judge, example))
+            except JudgeError as err:
+                raise type(err)(f"{path}:{example.line}: {err}") from None
+        target, share = settings.calibrate_target
+        reports = measure(verdicts, examples, target_tpr=share if target == "tpr" else None,
+                          target_tnr=share if target == "tnr" else None,
+                          rescale=settings.calibrate_rescale, seed=settings.seed)
+        lines = report_lines(reports, str(path))
+        for report in reports:
+            for warning in report.warnings:
+                warnings.warn(CalibrationWarning(f"llmjudge calibration: {warning}"),
+                              stacklevel=1)
+        if settings.update_calibration:
+            objective = "balanced accuracy" if target == "balanced_accuracy" else (
+                f"{target.upper()} >= {share:g}")
+            entries = [thresholds_file.Entry(
+                r.judge_id, r.prompt_version, r.kind, r.fitted, str(path), r.n, objective,
+                r.fitted_matrix.balanced_accuracy if r.fitted_matrix else float("nan"))
+                for r in reports if r.fitted is not None and r.kind != "pairwise"]
+            if session.calibration_path is None:
+                raise JudgeError("--llmjudge-update-calibration needs llmjudge_calibration_file")
+            written = thresholds_file.write(session.calibration_path, entries)
+            lines.append(f"wrote {len(entries)} fitted threshold(s) to {written}; later runs "
+                         "apply them where a test gives no threshold")
+        self.user_properties.append((CALIBRATION_PROPERTY, "\n".join(lines)))
+        floor = settings.min_agreement
+        if floor is not None:
+            low = [r for r in reports if r.agreement < floor]
+            if low:
+                raise CalibrationGateError("\n".join([
+                    f"the judge agrees with too few labels in {path} "
+                    f"(--llmjudge-min-agreement={floor:g}):",
+                    *(f"  {r.kind}: {r.agreement:.3f} at threshold {r.threshold:g} "
+                      f"({r.threshold_source}), on {r.n} examples" for r in low),
+                    "A judge-model or prompt change may have degraded judging; compare the "
+                    "report above with the last good run", *lines]))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str:
+        if isinstance(excinfo.value, (CalibrationGateError, JudgeError)):
+            return f"{type(excinfo.value).__name__}: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        labels = self.config.stash[session_key].settings.calibrate
+        return self.path, 0, f"llmjudge calibration on {labels}"
+
+
+def add_calibration_item(session: pytest.Session, items: list[pytest.Item]) -> None:
+    if session.config.stash[session_key].settings.calibrate:
+        items.append(CalibrationItem.from_parent(session, name=ITEM_NAME))

@@ -1,0 +1,109 @@
+"""Human labels for measuring a judge: a JSON Lines file, one labelled example a line.
+
+Each line: ``kind`` (judged, grounded, correct, checklist, pairwise), ``output``,
+``criteria``, and ``label``: 1 or 0 (the output meets the criteria or not), or an
+integer rating with ``scale`` (its top point, e.g. 5) for a Likert label of a judged
+output. By kind:
+- ``grounded`` needs ``context`` (``question`` optional);
+- ``correct`` needs ``question``, ``reference`` optional;
+- ``checklist``: ``criteria`` is one checklist item, a yes/no question;
+- ``pairwise``: ``other_output`` is what ``output`` is compared with; label 1 means
+  ``output`` is the better one.
+Every error names the file and the line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import JudgeConfigError
+from ..judging.reply_formats import SCALE_POINTS
+
+KINDS = ("judged", "grounded", "correct", "checklist", "pairwise")
+NEEDS = {"grounded": ("context",), "correct": ("question",), "pairwise": ("other_output",)}
+OPTIONAL = {"grounded": ("question",), "correct": ("reference",)}
+FEW = 10  # below this many examples, every interval is wide
+
+
+class LabelsFileError(JudgeConfigError):
+    """A labels file that cannot be used; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    line: int
+    kind: str
+    output: str
+    criteria: str
+    label: int
+    scale: int | None = None  # a Likert label's top point; None for a 0/1 label
+    context: str | None = None
+    question: str | None = None
+    reference: str | None = None
+    other_output: str | None = None
+
+    @property
+    def positive(self) -> int:
+        """The label as 0/1: a Likert label counts as meeting the criteria above the
+        middle of its scale."""
+        if self.scale is None:
+            return self.label
+        return int(self.label > (1 + self.scale) / 2)
+
+
+def load(path: Path) -> list[Example]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise LabelsFileError(f"cannot read labels file {path}: {err}") from None
+    examples = [_example(path, number, line)
+                for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not examples:
+        raise LabelsFileError(f"{path} holds no labelled examples; write one JSON object a "
+                              'line, e.g. {"kind": "judged", "output": "...", '
+                              '"criteria": "...", "label": 1}')
+    return examples
+
+
+def _example(path: Path, number: int, line: str) -> Example:
+    where = f"{path}:{number}"
+    try:
+        data: Any = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise LabelsFileError(f"{where}: not a JSON object ({err.msg})") from None
+    if not isinstance(data, dict):
+        raise LabelsFileError(f"{where}: not a JSON object")
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise LabelsFileError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    required = ("output", "criteria", "label", *NEEDS.get(kind, ()))
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise LabelsFileError(f"{where}: missing field(s) {', '.join(missing)} for kind "
+                              f"{kind!r}; each line needs {', '.join(required)}")
+    texts = {}
+    for name in ("output", "criteria", *NEEDS.get(kind, ()), *OPTIONAL.get(kind, ())):
+        value = data.get(name)
+        if value is None and name not in required:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise LabelsFileError(f"{where}: {name} must be a non-empty string, got {value!r}")
+        texts[name] = value
+    scale = data.get("scale")
+    if scale is not None and (kind != "judged" or isinstance(scale, bool) or
+                              not isinstance(scale, int) or scale not in SCALE_POINTS):
+        raise LabelsFileError(
+            f"{where}: scale {scale!r} is not usable; a Likert scale is a whole number of "
+            f"points from {SCALE_POINTS.start} to {SCALE_POINTS.stop - 1}, on kind 'judged'")
+    label = data["label"]
+    valid = range(1, scale + 1) if scale is not None else range(2)
+    if isinstance(label, bool) or not isinstance(label, int) or label not in valid:
+        hint = (f"a rating from 1 to {scale}" if scale is not None else
+                '1 (meets the criteria) or 0 (does not); for a Likert rating add "scale"')
+        raise LabelsFileError(f"{where}: label {label!r} is not {hint}")
+    return Example(number, kind, texts["output"], texts["criteria"], label, scale,
+                   texts.get("context"), texts.get("question"), texts.get("reference"),
+                   texts.get("other_output"))

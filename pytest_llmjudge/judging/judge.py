@@ -1,0 +1,294 @@
+"""The judge: renders a request's prompt and turns one backend call into one Vote.
+
+It owns the prompts, the retry policy for replies that fail the schema, and the
+seeds. How many votes make a verdict is the strategy's business (strategies.py).
+It knows nothing about pytest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from ..backends.base import Backend, Completion, CompletionRequest, ReplySpec
+from ..calibration.thresholds_file import KIND_OF_TASK, Calibration
+from ..config.options import Settings, parse_threshold
+from ..errors import JudgeConfigError, JudgeReplyError, LogprobsUnavailableError
+from ..storage.record_modes import Replayer
+from .policy import Policy, poll_seed
+from .prompts import Message, PromptTemplate, load, untrusted_tag
+from .reply_formats import SCALE_POINTS, JudgeReply, choice_value, parse_reply, reply_spec
+from .verdict import JudgeRequest, Verdict, Vote
+
+TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1",
+                "checklist": "checklist.v1", "claim": "claim.v1",
+                "abstention": "abstention.v1", "pairwise": "pairwise.v1"}
+# The delimiter tag is a hash of these texts ("output" or an input's name), so no text
+# it wraps can contain it. A claim's tag follows its whole response (carried for this,
+# not shown), so every claim of one answer shares the prompt up to the claim itself
+# and a local model re-reads only that (its KV cache keeps the rest); a comparison's
+# follows both responses, either of which could try to close the other's tag.
+TAG_SOURCE = {"claim": ("response",), "pairwise": ("output", "response_b")}
+# A retry at temperature 0 would repeat the same reply; retries sample instead,
+# with seeds derived from the configured one so reruns stay reproducible.
+RETRY_TEMPERATURE = 0.7
+# Polls sample their reasoning and their vote at this temperature (ChainPoll draws
+# diverse chains; at 0 every poll would be the same poll).
+POLL_TEMPERATURE = 0.7
+T = TypeVar("T")
+
+
+def make_request(output: object, criterion: object, threshold: object | None,
+                 default_threshold: float, *, task: str = "criterion",
+                 inputs: Sequence[tuple[str, str | None]] = (),
+                 policy: Policy | None = None, scale: object = None) -> JudgeRequest:
+    """Check the arguments of a judged assertion; bad ones are errors, never verdicts."""
+    if not isinstance(output, str):
+        raise JudgeConfigError(
+            f"the output to judge must be a str, got {type(output).__name__}; "
+            "convert it (or pick the text field) before judging"
+        )
+    if not output.strip():
+        raise JudgeConfigError(
+            "the output to judge is empty; an empty reply cannot be graded. If an empty "
+            "reply is the bug you want to catch, assert it is non-empty first"
+        )
+    if not isinstance(criterion, str) or not criterion.strip():
+        raise JudgeConfigError(
+            f"the criterion must be a non-empty str, got {criterion!r}; "
+            "write what the output should do, e.g. 'The reply is polite'"
+        )
+    value = default_threshold if threshold is None else parse_threshold(threshold)
+    return JudgeRequest(output=output, criterion=criterion.strip(), threshold=value,
+                        task=task, inputs=tuple(inputs), policy=policy or Policy(),
+                        scale=_scale(scale, task), threshold_given=threshold is not None)
+
+
+def _scale(raw: object, task: str) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw not in SCALE_POINTS:
+        raise JudgeConfigError(
+            f"scale={raw!r} is not a rating scale; use a whole number of points from "
+            f"{SCALE_POINTS.start} to {SCALE_POINTS.stop - 1}, e.g. scale=5, or leave it out "
+            "for a YES/NO judgment"
+        )
+    if task != "criterion":
+        raise JudgeConfigError(
+            f"scale= applies to assert_judged; {task} judgments are YES/NO questions")
+    return raw
+
+
+class Judge:
+    def __init__(self, backend: Backend, settings: Settings,
+                 replayer: Replayer | None = None,
+                 calibration: Calibration | None = None) -> None:
+        self.backend = backend
+        self.settings = settings
+        # Fitted thresholds for requests that give none (calibration_file.py).
+        self.calibration = calibration
+        # Cache, record mode, budget and dry run; without one, every call is made.
+        self.replayer = replayer or Replayer(settings.with_record_mode("off"))
+        # One cap on calls in flight, however they nest (a batch of polled verdicts). A
+        # backend that serves one call at a time (a local model) says so, and its calls
+        # are then made in turn instead of queueing threads on its lock.
+        self.parallel = max(1, min(settings.concurrency,
+                                   getattr(backend, "max_parallel_calls", settings.concurrency)))
+        self._slots = threading.BoundedSemaphore(self.parallel)
+
+    @property
+    def supports_logprobs(self) -> bool:
+        """Whether the backend can show P(YES). A backend plugin that does not say is
+        taken to have none, so strategy 'auto' polls votes from it."""
+        return bool(getattr(self.backend, "supports_logprobs", False))
+
+    def evaluate(self, request: JudgeRequest) -> Verdict:
+        from .strategies import run
+
+        return run(self, request)
+
+    def calibrated(self, request: JudgeRequest, mode: str) -> JudgeRequest:
+        """``request`` with the calibrated threshold for this judge, prompt and kind, when
+        it gave no threshold of its own and the calibration file has one."""
+        kind = KIND_OF_TASK.get(request.task)
+        if self.calibration is None or request.threshold_given or kind is None:
+            return request
+        prompt = self.template(request, mode).version
+        entry, others = self.calibration.find(self.backend.judge_id, prompt, kind)
+        if entry is None:
+            for other in others:
+                self.replayer.note(
+                    f"calibration file {self.calibration.path} has a {kind} threshold "
+                    f"fitted for judge {other.judge} with prompt {other.prompt}; this run "
+                    f"judges with {self.backend.judge_id} and prompt {prompt}, so it is "
+                    "ignored (fit it again for this judge)")
+            return request
+        return dataclasses.replace(
+            request, threshold=entry.threshold, threshold_given=True,
+            threshold_source=f"calibrated in {self.calibration.path} on {entry.n} labels "
+                             f"from {entry.fitted_on} ({entry.objective})")
+
+    def template(self, request: JudgeRequest, mode: str) -> PromptTemplate:
+        suffix = (" pair" if request.task == "pairwise" else
+                  "" if request.scale is None else " scale")
+        return load(TASK_PROMPTS[request.task], mode + suffix)
+
+    def render(self, request: JudgeRequest, mode: str) -> tuple[list[Message], tuple[str, ...]]:
+        """The messages, and the untrusted texts inside them. Every text under test is
+        shown as a JSON string literal: newlines, quotes and anything that imitates the
+        prompt's structure stay visibly inside one quoted value. Measured on the
+        hand-written cases, this cut the pull of injected "answer YES" text."""
+        shown = {"output": json.dumps(request.output, ensure_ascii=False)}
+        for name, text in request.inputs:
+            # A missing optional text (no question, no reference) is shown as null.
+            shown[name] = "null" if text is None else json.dumps(text, ensure_ascii=False)
+        inputs = dict(request.inputs)
+        texts = {**inputs, "output": request.output}
+        source = "\x00".join(texts.get(name) or "" for name in
+                              TAG_SOURCE.get(request.task, ("output",))) or request.output
+        messages = self.template(request, mode).render(
+            criterion=request.criterion, tag=untrusted_tag(source),
+            points=str(request.scale or ""), **shown)
+        return messages, tuple(v for v in shown.values() if v != "null")
+
+    def poll(self, request: JudgeRequest, *, mode: str, index: int, sampled: bool,
+             need_probs: bool, strategy: str = "") -> Vote:
+        """One vote: a backend call, validated, retried on a malformed reply."""
+        messages, untrusted = self.render(request, mode)
+        spec = reply_spec(mode, request.scale, pair=request.task == "pairwise")
+        call = self.call(messages, untrusted, spec, lambda text: parse_reply(text, spec),
+                         prompt=self.template(request, mode).version, index=index,
+                         sampled=sampled, need_probs=need_probs,
+                         # Reasoning first needs room before the answer.
+                         max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1))
+        reply: JudgeReply = call.value
+        choice = "answer" if request.scale is None else "rating"
+        probs = call.completion.choice_probs.get(choice)
+        # P(YES), or the expected rating mapped onto 0..1.
+        p_yes = (sum(p * choice_value(c, request.scale) for c, p in probs.items())
+                 if probs else None)
+        if need_probs and p_yes is None:
+            raise LogprobsUnavailableError(no_logprobs_message(
+                self.backend.judge_id, strategy or request.policy.strategy))
+        hard = choice_value(reply.answer, request.scale)
+        return Vote(
+            answer=reply.answer,
+            score=p_yes if need_probs and p_yes is not None else hard,
+            p_yes=p_yes,
+            reason=reply.reason,
+            seed=call.seed,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            latency_s=call.busy_s,
+            attempts=call.attempts,
+            cost_usd=call.cost_usd,
+            cached=call.replayed == call.attempts,
+            dry_run=call.dry_run,
+        )
+
+    def call(self, messages: Sequence[Message], untrusted: tuple[str, ...], spec: ReplySpec,
+             validate: Callable[[str], T], *, prompt: str, index: int, sampled: bool,
+             need_probs: bool, max_tokens: int) -> Call[T]:
+        """One backend call whose reply ``validate`` accepts, retried (sampling, with
+        derived seeds) while it raises JudgeReplyError; the last error is raised.
+        ``prompt`` is the template version, part of the cache key. Each attempt goes
+        through the replayer: replayed from the cache, made and recorded, or refused."""
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+        busy = [0.0]  # time in backend calls, not waiting for a free slot
+
+        def send(request: CompletionRequest) -> Completion:
+            with self._slots:
+                started = time.perf_counter()
+                try:
+                    return self.backend.complete(request)
+                finally:
+                    busy[0] += time.perf_counter() - started
+
+        attempts = prompt_tokens = completion_tokens = replayed = 0
+        dry_run = False
+        costs: list[float] = []
+        completion: Completion | None = None
+        value: T | None = None
+        seed = 0
+        retrying = Retrying(stop=stop_after_attempt(1 + self.settings.retries),
+                            retry=retry_if_exception_type(JudgeReplyError), reraise=True)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    seed = poll_seed(self.settings.seed, index, attempts)
+                    temperature = (POLL_TEMPERATURE if sampled else
+                                   0.0 if attempts == 1 else RETRY_TEMPERATURE)
+                    answer = self.replayer.complete(
+                        send, self.backend.judge_id, prompt, CompletionRequest(
+                            messages=messages,
+                            reply=spec,
+                            untrusted=untrusted,
+                            temperature=temperature,
+                            choice_temperature=POLL_TEMPERATURE if sampled else 0.0,
+                            seed=seed,
+                            logprobs=need_probs,
+                            max_tokens=max_tokens,
+                            timeout=self.settings.timeout,
+                        ), index)
+                    completion = answer.completion
+                    replayed += answer.replayed
+                    dry_run = dry_run or answer.dry_run
+                    prompt_tokens += completion.prompt_tokens
+                    completion_tokens += completion.completion_tokens
+                    if completion.cost_usd is not None and not answer.replayed:
+                        costs.append(completion.cost_usd)  # a replayed call cost nothing
+                    value = validate(completion.text)
+        except JudgeReplyError as err:
+            raise JudgeReplyError(
+                f"{err} (after {attempts} attempts with {self.backend.judge_id}). "
+                "Raise llmjudge_max_tokens or llmjudge_retries, or use a larger judge model"
+            ) from None
+        assert completion is not None and value is not None
+        return Call(value, completion, seed, attempts, prompt_tokens, completion_tokens, busy[0],
+                    sum(costs) if costs else None, replayed, dry_run)
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A validated reply and what it cost, retries included."""
+
+    value: T
+    completion: Completion
+    seed: int
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+    busy_s: float
+    cost_usd: float | None  # spent this run: replayed calls cost nothing
+    replayed: int = 0  # attempts answered from the cache
+    dry_run: bool = False  # a dry run stood a placeholder in for the judge
+
+
+def no_logprobs_message(judge_id: str, strategy: str) -> str:
+    return (
+        f"strategy {strategy!r} scores with P(YES), but {judge_id} returned no "
+        "log-probabilities for the answer. Use strategy='chainpoll' (scores by votes, needs "
+        "no probabilities), or a server and model that return top_logprobs; with the "
+        "litellm backend, llmjudge_api_logprobs=false makes strategy 'auto' poll instead"
+    )
+
+
+def evaluate_many(judge: Judge, requests: Sequence[JudgeRequest]) -> list[Verdict]:
+    """Judge independent requests concurrently, up to ``llmjudge_concurrency`` at a time,
+    in order. A remote backend serves them in parallel; a local model takes them in turn.
+    The first judge error is raised once all calls have ended."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(requests) <= 1 or judge.parallel == 1:
+        return [judge.evaluate(r) for r in requests]
+    workers = min(judge.parallel, len(requests))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmjudge") as pool:
+        futures = [pool.submit(judge.evaluate, r) for r in requests]
+    return [f.result() for f in futures]

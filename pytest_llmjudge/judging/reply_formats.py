@@ -1,0 +1,102 @@
+"""The judge's reply formats, and their validation.
+
+Replies are parsed as JSON and validated with jsonschema, never scraped with a
+regex: a reply that does not fit is an error, not a guess.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..backends.base import ChoiceField, ReplySpec, TextField
+from ..errors import JudgeReplyError
+
+REASON_MAX_CHARS = 400
+# Long enough for a few steps of checking, short enough that a rambling small judge
+# is cut off by the grammar (which closes the string) rather than by the token budget.
+REASONING_MAX_CHARS = 480
+
+ANSWER = ChoiceField("answer", {"YES": ("YES", "Yes", "yes"), "NO": ("NO", "No", "no")})
+
+# Direct mode: the judge commits to its answer first, so P(YES) is read from a single
+# forward pass over the prompt, and the reason explains that answer rather than being
+# a chain of thought. Probability for "Yes"/"yes" counts towards YES.
+DIRECT_REPLY = ReplySpec(fields=(
+    ANSWER,
+    TextField("reason", {"type": "string", "minLength": 1, "maxLength": REASON_MAX_CHARS}),
+))
+# Chain-of-thought mode (ChainPoll): the reasoning comes first and the answer, read at
+# its position, is conditioned on it.
+COT_REPLY = ReplySpec(fields=(
+    TextField("reasoning", {"type": "string", "minLength": 1,
+                            "maxLength": REASONING_MAX_CHARS}),
+    ANSWER,
+))
+REPLIES = {"direct": DIRECT_REPLY, "cot": COT_REPLY}
+# A pairwise judgment names the better response: "A" is worth 1 (the first shown wins),
+# so its score is P(A) and every strategy works on it unchanged.
+PAIR = ChoiceField("answer", {"A": ("A",), "B": ("B",)})
+SCALE_POINTS = range(3, 10)  # "10" would share its first token with "1"
+
+
+def rating_field(points: int) -> ChoiceField:
+    """A Likert rating "1".."points", written as a string so it is read like an answer."""
+    return ChoiceField("rating", {str(i): (str(i),) for i in range(1, points + 1)})
+
+
+def reply_spec(mode: str, scale: int | None = None, pair: bool = False) -> ReplySpec:
+    """The reply format for a mode, with a YES/NO answer, a rating (``scale``) or the
+    better of two responses (``pair``: A or B)."""
+    spec = REPLIES[mode]
+    if scale is None and not pair:
+        return spec
+    choice = PAIR if pair else rating_field(scale or 0)
+    return ReplySpec(fields=tuple(choice if f is ANSWER else f for f in spec.fields))
+
+
+def choice_value(answer: str, scale: int | None = None) -> float:
+    """What an answer is worth on the 0..1 score: YES 1, NO 0; A 1, B 0; rating r of n
+    (r-1)/(n-1)."""
+    if scale is None:
+        return 1.0 if answer in ("YES", "A") else 0.0
+    return (int(answer) - 1) / (scale - 1)
+
+
+# Kept for callers that validate a direct reply.
+VERDICT_REPLY = DIRECT_REPLY
+VERDICT_SCHEMA: dict[str, Any] = DIRECT_REPLY.json_schema()
+
+
+@dataclass(frozen=True)
+class JudgeReply:
+    answer: str
+    reason: str
+
+
+def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
+    """Parse and validate one raw judge reply; raise JudgeReplyError saying what was wrong."""
+    import jsonschema  # deferred: keeps plugin import cheap
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise JudgeReplyError(
+            f"judge reply is not JSON ({err.msg} at character {err.pos}): {_clip(text)}"
+        ) from None
+    try:
+        jsonschema.validate(data, spec.json_schema())
+    except jsonschema.ValidationError as err:
+        where = "/".join(str(p) for p in err.absolute_path) or "the top level"
+        raise JudgeReplyError(
+            f"judge reply does not fit the verdict schema at {where}: {err.message}; "
+            f"reply was {_clip(text)}"
+        ) from None
+    text_field = next(f.name for f in spec.fields if isinstance(f, TextField))
+    choice = next(f.name for f in spec.fields if isinstance(f, ChoiceField))
+    return JudgeReply(answer=data[choice], reason=data[text_field].strip())
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")

@@ -1,0 +1,127 @@
+"""Scoring strategies: how many votes make a verdict, and how they combine.
+
+- ``single``: one call at temperature 0; the score is its hard answer (1 or 0).
+- ``logprob``: one forward pass; the score is P(YES) at the answer position.
+- ``chainpoll``: chain-of-thought polls, each a sampled YES/NO vote; the score is
+  the fraction of YES votes.
+- ``weighted``: the same chain-of-thought polls, each scored by its P(YES) instead of
+  its hard vote; the score is their mean.
+
+Polling strategies draw ``min_polls`` polls, then one at a time until the Wilson
+interval of the score clears the threshold or ``polls`` is reached; a verdict that
+still straddles the threshold then is UNSTABLE (polling.py has the rule).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..errors import LogprobsUnavailableError
+from .policy import NEEDS_LOGPROBS, POLLING, default_strategy, settle
+from .reply_formats import choice_value
+from .verdict import JudgeRequest, Verdict, Vote
+
+if TYPE_CHECKING:
+    from .judge import Judge
+
+
+def resolve(judge: Judge, strategy: str) -> str:
+    """``auto`` made concrete for this backend; a probability strategy on a backend
+    that declares it has none is refused before any call."""
+    if strategy == "auto":
+        return default_strategy(judge.supports_logprobs)
+    if strategy in NEEDS_LOGPROBS and not judge.supports_logprobs:
+        from .judge import no_logprobs_message
+
+        raise LogprobsUnavailableError(no_logprobs_message(judge.backend.judge_id, strategy))
+    return strategy
+
+
+def run(judge: Judge, request: JudgeRequest) -> Verdict:
+    started = time.perf_counter()
+    strategy = resolve(judge, request.policy.strategy)
+    request = judge.calibrated(request, "cot" if strategy in POLLING else "direct")
+    if strategy in POLLING:
+        verdict = _polled(judge, request, strategy)
+    else:
+        vote = judge.poll(request, mode="direct", index=0, sampled=False,
+                          need_probs=strategy == "logprob", strategy=strategy)
+        verdict = _verdict(judge, request, strategy, "direct", (vote,), vote.score, None)
+    return dataclasses.replace(verdict, latency_s=time.perf_counter() - started)
+
+
+def _polled(judge: Judge, request: JudgeRequest, strategy: str) -> Verdict:
+    policy = request.policy
+    need_probs = strategy == "weighted"
+    votes: list[Vote] = []
+    batch = policy.min_polls
+    while True:
+        votes += _draw(judge, request, range(len(votes), len(votes) + batch), need_probs)
+        decision = settle([v.score for v in votes], request.threshold, policy.confidence)
+        if decision.settled or len(votes) >= policy.polls:
+            break
+        batch = 1  # widen one poll at a time: each extra call is paid for
+    return _verdict(judge, request, strategy, "cot", tuple(votes), decision.score,
+                    (decision.low, decision.high), unstable=not decision.settled)
+
+
+def _draw(judge: Judge, request: JudgeRequest, indexes: range, need_probs: bool) -> list[Vote]:
+    """Polls ``indexes``, concurrently up to llmjudge_concurrency (a remote judge serves
+    them in parallel; a local model takes them in turn). Each poll's seed depends only
+    on its index, so the votes do not depend on the order the calls finish in."""
+    def one(index: int) -> Vote:
+        return judge.poll(request, mode="cot", index=index, sampled=True,
+                          need_probs=need_probs, strategy="weighted" if need_probs else "")
+
+    workers = min(judge.parallel, len(indexes))
+    if workers <= 1:
+        return [one(i) for i in indexes]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmjudge-poll") as pool:
+        futures = [pool.submit(one, i) for i in indexes]
+    return [f.result() for f in futures]
+
+
+def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
+             votes: Sequence[Vote], score: float, interval: tuple[float, float] | None,
+             unstable: bool = False) -> Verdict:
+    passed = score >= request.threshold
+    # A vote agrees with the verdict when its own written answer lands on the same side.
+    agrees = [v for v in votes
+              if (choice_value(v.answer, request.scale) >= request.threshold) == passed]
+    # The reason shown is one that argues for the verdict's side, if any vote does.
+    reason = (agrees or list(votes))[0].reason
+    counts = Counter(v.answer for v in votes).most_common()
+    tied = [answer for answer, n in counts if n == counts[0][1]]
+    majority = tied[0] if len(tied) == 1 else (agrees or list(votes))[0].answer
+    costs = [v.cost_usd for v in votes if v.cost_usd is not None]
+    return Verdict(
+        passed=passed,
+        score=score,
+        threshold=request.threshold,
+        answer=majority,
+        reasoning=reason,
+        criterion=request.criterion,
+        output=request.output,
+        judge_id=judge.backend.judge_id,
+        prompt_version=judge.template(request, mode).version,
+        prompt_tokens=sum(v.prompt_tokens for v in votes),
+        completion_tokens=sum(v.completion_tokens for v in votes),
+        latency_s=0.0,  # set by run(): wall time, polls may overlap
+        attempts=sum(v.attempts for v in votes),
+        cost_usd=sum(costs) if costs else None,
+        strategy=strategy,
+        votes=tuple(votes),
+        interval=interval,
+        confidence=request.policy.confidence if interval is not None else None,
+        unstable=unstable,
+        scale=request.scale,
+        threshold_source=request.threshold_source,
+        cached=all(v.cached for v in votes),
+        dry_run=any(v.dry_run for v in votes),
+    )

@@ -1,0 +1,188 @@
+"""The session record of judged tests: collected from test reports, summarised at the end.
+
+Verdicts travel on each test report's ``user_properties``, so the record builds the
+same way in a plain run and on a pytest-xdist controller. Judge totals (calls, cache
+hits, tokens, cost) are counted per process and handed in merged. It knows nothing
+about backends: it reads plain JSON values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..config.options import Settings
+from ..session import VERDICT_PROPERTY
+from ..storage.files import write_atomically
+
+ERROR_PROPERTY = "llmjudge_error"
+CALIBRATION_PROPERTY = "llmjudge_calibration"
+REPORT_VERSION = 1
+TOP = 5  # rows of the slowest and borderline lists (twice as many with -v)
+
+
+@dataclass
+class JudgedTest:
+    nodeid: str
+    outcome: str
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def judge_s(self) -> float:
+        return sum(float(v["latency_s"]) for v in self.verdicts)
+
+
+@dataclass
+class RunTotals:
+    """The run's judge work, merged over processes (see budget.Totals)."""
+
+    totals: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+    def merge(self, part: dict[str, Any]) -> None:
+        for name, value in part["totals"].items():
+            if name == "notes":
+                known = self.totals.setdefault("notes", [])
+                known += [n for n in value if n not in known]
+            else:
+                self.totals[name] = self.totals.get(name, 0) + value
+        # Every process reads the one shared spend: the largest reading is the latest.
+        budget = part["budget"]
+        if not self.budget or budget["calls"] >= self.budget["calls"]:
+            self.budget = dict(budget)
+        self.used |= set(part["used"])
+
+
+@dataclass
+class SessionRecord:
+    tests: dict[str, JudgedTest] = field(default_factory=dict)
+    calibration: list[str] = field(default_factory=list)  # the calibration run's report
+
+    def add(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == CALIBRATION_PROPERTY and str(value) not in self.calibration:
+                self.calibration.append(str(value))
+        verdicts = [json.loads(str(v)) for k, v in report.user_properties
+                    if k == VERDICT_PROPERTY]
+        errors = [str(v) for k, v in report.user_properties if k == ERROR_PROPERTY]
+        if not verdicts and not errors:
+            return
+        entry = self.tests.setdefault(report.nodeid, JudgedTest(report.nodeid, report.outcome))
+        # user_properties accumulate over setup/call/teardown: keep only what is new.
+        known = {json.dumps(v, sort_keys=True) for v in entry.verdicts}
+        entry.verdicts += [v for v in verdicts if json.dumps(v, sort_keys=True) not in known]
+        if errors:
+            entry.error = errors[-1]
+            entry.outcome = "error"
+        elif report.failed and entry.outcome != "error":
+            entry.outcome = "failed"
+        elif report.skipped and entry.outcome == "passed":
+            entry.outcome = "skipped"
+
+    @property
+    def verdicts(self) -> Iterator[dict[str, Any]]:
+        for test in self.tests.values():
+            yield from test.verdicts
+
+    def summary_lines(self, run: RunTotals, verbosity: int) -> Iterator[str]:
+        """The terminal summary: headline figures at -q, the slowest tests and the
+        borderline verdicts too by default, twice as many and the errors at -v."""
+        for text in self.calibration:
+            yield from text.splitlines()
+        verdicts = [v for v in self.verdicts if not v.get("dry_run")]
+        errors = [t for t in self.tests.values() if t.error]
+        totals = run.totals
+        if not verdicts and not errors and not totals.get("dry_run") and not totals.get("calls"):
+            return
+        unstable = sum(1 for v in verdicts if v.get("unstable"))
+        passed = sum(1 for v in verdicts if v["passed"] and not v.get("unstable"))
+        split = f", {unstable} UNSTABLE" if unstable else ""
+        yield (f"judged assertions: {passed} passed, {len(verdicts) - passed - unstable} "
+               f"failed{split}; {len(errors)} judge error(s)")
+        yield calls_line(totals)
+        if totals.get("dry_run"):
+            yield (f"dry run: {totals['dry_run']} judge call(s) counted, none made (polled "
+                   "verdicts at their minimum polls, no retries); tests that would have "
+                   "called the judge are reported as skipped")
+        budget = run.budget
+        if budget and (budget.get("max_calls") is not None or
+                       budget.get("max_cost_usd") is not None):
+            yield budget_line(budget, totals.get("budget_stops", 0))
+        for note in totals.get("notes", []):
+            yield f"warning: {note}"
+        if verbosity < 0:
+            return
+        rows = TOP * (2 if verbosity > 0 else 1)
+        judges = sorted({v["judge_id"] for v in verdicts})
+        if judges:
+            yield f"judge: {', '.join(judges)}"
+        slow = sorted((t for t in self.tests.values()
+                       if any(not v.get("dry_run") for v in t.verdicts)),
+                      key=lambda t: -t.judge_s)[:rows]
+        if slow:
+            yield "slowest judged tests:"
+            for test in slow:
+                yield f"  {test.judge_s:7.2f}s  {test.nodeid} ({len(test.verdicts)} verdict(s))"
+        graded = [(t.nodeid, v) for t in self.tests.values() for v in t.verdicts
+                  if not v.get("dry_run")]
+        close = sorted(graded, key=lambda p: abs(p[1]["score"] - p[1]["threshold"]))[:rows]
+        if close:
+            yield "borderline verdicts (closest to their thresholds):"
+            for nodeid, v in close:
+                yield (f"  {v['outcome']:8} score {v['score']:.3f} vs threshold "
+                       f"{v['threshold']:g}  {nodeid}  {v['criterion'][:60]!r}")
+        if verbosity > 0:
+            for test in errors:
+                yield f"ERROR {test.nodeid}: {test.error}"
+
+    def document(self, run: RunTotals, settings: Settings) -> dict[str, Any]:
+        return {
+            "version": REPORT_VERSION,
+            "settings": {
+                "backend": settings.backend,
+                "model": settings.model,
+                "threshold": settings.threshold,
+                "n_gpu_layers": settings.n_gpu_layers,
+                "record_mode": settings.record_mode,
+                "dry_run": settings.dry_run,
+            },
+            "totals": run.totals,
+            "budget": run.budget,
+            "tests": [
+                {"nodeid": t.nodeid, "outcome": t.outcome, "error": t.error,
+                 "judge_s": t.judge_s, "verdicts": t.verdicts}
+                for t in self.tests.values()
+            ],
+        }
+
+    def write(self, path: str, run: RunTotals, settings: Settings) -> Path:
+        """Write the JSON record atomically, creating missing parent directories."""
+        return write_atomically(Path(path), json.dumps(self.document(run, settings), indent=2))
+
+
+def calls_line(totals: dict[str, Any]) -> str:
+    tokens = totals.get("prompt_tokens", 0) + totals.get("completion_tokens", 0)
+    calls = totals.get("calls", 0)
+    priced = totals.get("priced_calls", 0)
+    cost = (f"${totals.get('cost_usd', 0.0):.4f}" if priced == calls and calls else
+            f"${totals.get('cost_usd', 0.0):.4f} for {priced} priced call(s)" if priced else
+            "cost unknown (unpriced judge)" if calls else "$0")
+    return (f"judge calls: {calls} made, {totals.get('replayed', 0)} replayed from the cache; "
+            f"{tokens} tokens, {cost}, {totals.get('judge_s', 0.0):.1f}s judging")
+
+
+def budget_line(budget: dict[str, Any], stops: int) -> str:
+    parts = []
+    if budget.get("max_calls") is not None:
+        parts.append(f"{budget['calls']} of {budget['max_calls']} calls")
+    if budget.get("max_cost_usd") is not None:
+        parts.append(f"${budget['cost_usd']:.4f} of ${budget['max_cost_usd']:g}")
+    stopped = f"; {stops} judge call(s) refused" if stops else ""
+    return f"budget: {', '.join(parts)} spent{stopped}"

@@ -1,0 +1,313 @@
+"""The judge cache: every backend call, content-addressed, in one sqlite file.
+
+A call's key is the hash of everything that can change its reply: the judge (backend,
+model name and model-file hash, or the remote model name), the prompt-template
+version, the full request (messages, reply schema), the sampling parameters, the poll
+index and the seed. A new model or template therefore never replays an old grade: it
+is simply a different key.
+
+The store is sqlite in WAL mode: readers never block the one writer, and several
+pytest-xdist workers may write at once (sqlite serialises them; the busy timeout
+makes a writer wait its turn instead of failing). A file that is not a sound database
+is moved aside and replaced by an empty one; a directory that cannot be written leaves
+the run uncached. Neither stops the run: the caller turns the notes into warnings.
+
+Nothing here sees an API key: requests hold messages and sampling parameters only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..backends.base import Completion, CompletionRequest
+from ..judging.verdict import excerpt
+from .files import file_lock
+
+CACHE_FILE = "judgments.sqlite3"
+SCHEMA_VERSION = "1"
+BUSY_TIMEOUT_S = 60.0  # how long a writer waits for another process's write to end
+SHOWN_CHARS = 120  # excerpt of each judged text kept to explain a miss
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS judgments (
+    key TEXT PRIMARY KEY,
+    judge TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    texts TEXT NOT NULL,
+    request TEXT NOT NULL,
+    sampling TEXT NOT NULL,
+    poll INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    judged TEXT NOT NULL,
+    test TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    recorded_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS judgments_test ON judgments (test);
+CREATE INDEX IF NOT EXISTS judgments_texts ON judgments (texts);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_COLUMNS = "key, judge, prompt, texts, request, sampling, poll, seed, judged, test, reply"
+
+
+def _sha(value: object) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CallKey:
+    """What identifies one backend call. ``judged`` (excerpts of the texts under test)
+    is carried to explain a miss; it is not part of the key."""
+
+    judge: str
+    prompt: str
+    texts: str  # hash of the texts under test
+    request: str  # hash of the whole request: messages, reply schema, texts
+    sampling: str  # canonical JSON of the sampling parameters
+    poll: int
+    seed: int
+    judged: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def digest(self) -> str:
+        return _sha([self.judge, self.prompt, self.texts, self.request, self.sampling,
+                     self.poll, self.seed])
+
+    def differences(self, wanted: CallKey) -> list[str]:
+        """How this (recorded) key differs from ``wanted``, part by part, in words."""
+        found = []
+        if self.judge != wanted.judge:
+            found.append(f"the judge model (recorded {self.judge}, now {wanted.judge})")
+        if self.prompt != wanted.prompt:
+            found.append(f"the prompt template (recorded {self.prompt}, now {wanted.prompt})")
+        if self.texts != wanted.texts:
+            found.append(f"the judged text (recorded {list(self.judged)}, "
+                         f"now {list(wanted.judged)})")
+        elif self.request != wanted.request and self.prompt == wanted.prompt:
+            found.append("the criterion or instructions (same template and judged text)")
+        if self.sampling != wanted.sampling:
+            found.append(f"the sampling parameters (recorded {self.sampling}, "
+                         f"now {wanted.sampling})")
+        if (self.poll, self.seed) != (wanted.poll, wanted.seed):
+            found.append(f"the poll (recorded poll {self.poll} with seed {self.seed}, now "
+                         f"poll {wanted.poll} with seed {wanted.seed})")
+        return found
+
+
+def call_key(judge: str, prompt: str, request: CompletionRequest, poll: int) -> CallKey:
+    """The key of one backend call. The timeout is left out: it bounds the wait, it
+    does not change the reply."""
+    texts = list(request.untrusted)
+    sampling = json.dumps({
+        "temperature": request.temperature,
+        "choice_temperature": request.choice_temperature,
+        "logprobs": request.logprobs,
+        "max_tokens": request.max_tokens,
+    }, sort_keys=True)
+    whole = {"messages": [[m.role, m.content] for m in request.messages],
+             "reply": request.reply.json_schema(), "texts": texts}
+    return CallKey(judge, prompt, _sha(texts), _sha(whole), sampling, poll, request.seed,
+                   tuple(excerpt(_plain(t), SHOWN_CHARS) for t in texts))
+
+
+def _plain(shown: str) -> str:
+    """A judged text as written: prompts show each as a JSON string literal."""
+    try:
+        value = json.loads(shown)
+    except ValueError:
+        return shown
+    return value if isinstance(value, str) else shown
+
+
+def completion_to_json(completion: Completion) -> dict[str, object]:
+    return {"text": completion.text,
+            "choice_probs": {k: dict(v) for k, v in completion.choice_probs.items()},
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+            "cost_usd": completion.cost_usd}
+
+
+def completion_from_json(data: dict[str, object]) -> Completion:
+    probs = data.get("choice_probs") or {}
+    assert isinstance(probs, dict)
+    cost = data.get("cost_usd")
+    return Completion(
+        text=str(data["text"]),
+        choice_probs={str(k): {str(c): float(p) for c, p in v.items()}
+                      for k, v in probs.items()},
+        prompt_tokens=int(data.get("prompt_tokens") or 0),  # type: ignore[call-overload]
+        completion_tokens=int(data.get("completion_tokens") or 0),  # type: ignore[call-overload]
+        cost_usd=None if cost is None else float(cost),  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recorded call: its key, the test that recorded it, and the reply."""
+
+    key: CallKey
+    test: str
+    completion: Completion
+
+
+class JudgeCache:
+    """One connection to the store, shared by the threads of one process."""
+
+    def __init__(self, connection: sqlite3.Connection, where: str) -> None:
+        self._db = connection
+        self.where = where
+        self._lock = threading.Lock()
+
+    @classmethod
+    def in_memory(cls) -> JudgeCache:
+        connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        connection.executescript(_SCHEMA)
+        return cls(connection, "memory")
+
+    def get(self, key: CallKey) -> Completion | None:
+        with self._lock:
+            row = self._db.execute("SELECT reply FROM judgments WHERE key = ?",
+                                   (key.digest,)).fetchone()
+        return None if row is None else completion_from_json(json.loads(row[0]))
+
+    def put(self, key: CallKey, test: str, completion: Completion) -> None:
+        self.put_many([Entry(key, test, completion)])
+
+    def put_many(self, entries: Iterable[Entry]) -> int:
+        rows = [(e.key.digest, e.key.judge, e.key.prompt, e.key.texts, e.key.request,
+                 e.key.sampling, e.key.poll, e.key.seed, json.dumps(list(e.key.judged)),
+                 e.test, json.dumps(completion_to_json(e.completion), sort_keys=True),
+                 time.time()) for e in entries]
+        # One transaction: another process sees all of the rows or none of them.
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO judgments ({_COLUMNS}, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def has_test(self, test: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM judgments WHERE test = ? LIMIT 1",
+                                    (test,)).fetchone() is not None
+
+    def nearest(self, key: CallKey, test: str) -> tuple[Entry, list[str]] | None:
+        """The recorded call most like ``key``: among those of the same test or the same
+        judged text, the one differing in the fewest parts (the same test first)."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM judgments WHERE test = ? OR texts = ? LIMIT 5000",
+                (test, key.texts)).fetchall()
+        best: tuple[int, int, Entry, list[str]] | None = None
+        for row in rows:
+            entry = _entry(row)
+            diff = entry.key.differences(key)
+            rank = (len(diff), int(entry.test != test))
+            if best is None or rank < best[:2]:
+                best = (*rank, entry, diff)
+        return None if best is None else (best[2], best[3])
+
+    def entries(self, digests: Iterable[str] | None = None) -> Iterator[Entry]:
+        """Every entry (or those with these digests), ordered by test and key."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM judgments ORDER BY test, key").fetchall()
+        wanted = None if digests is None else set(digests)
+        for row in rows:
+            if wanted is None or row[0] in wanted:
+                yield _entry(row)
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _entry(row: tuple[object, ...]) -> Entry:
+    (_, judge, prompt, texts, request, sampling, poll, seed, judged, test, reply) = row
+    key = CallKey(str(judge), str(prompt), str(texts), str(request), str(sampling),
+                  int(poll), int(seed),  # type: ignore[call-overload]
+                  tuple(json.loads(str(judged))))
+    return Entry(key, str(test), completion_from_json(json.loads(str(reply))))
+
+
+@dataclass(frozen=True)
+class Opened:
+    cache: JudgeCache | None  # None: the run goes uncached
+    notes: tuple[str, ...] = ()  # what went wrong and what was done about it
+
+
+def open_cache(directory: Path) -> Opened:
+    """Open (or create) the store under ``directory``. A corrupt file is moved aside and
+    replaced; an unwritable directory gives no cache. Never raises for either."""
+    path = directory / CACHE_FILE
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with file_lock(directory / (CACHE_FILE + ".lock")):
+            return _open_locked(path)
+    except OSError as err:
+        return Opened(None, (_unwritable(directory, err),))
+
+
+def _open_locked(path: Path) -> Opened:
+    # Under the lock: of several workers finding the file corrupt, one moves it aside
+    # and the others then open the fresh file it left.
+    try:
+        return Opened(JudgeCache(_connect(path), str(path)))
+    except sqlite3.OperationalError as err:
+        if "readonly" in str(err) or "unable to open" in str(err):
+            return Opened(None, (_unwritable(path.parent, err),))
+        problem: Exception = err
+    except sqlite3.DatabaseError as err:
+        problem = err
+    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    for suffix in ("", "-wal", "-shm"):  # a stale log must not be replayed into the new file
+        source = Path(str(path) + suffix)
+        if source.exists():
+            source.rename(str(aside) + suffix)
+    note = (f"the judge cache {path} was not a usable database ({problem}); moved it to "
+            f"{aside.name} and started an empty cache")
+    try:
+        return Opened(JudgeCache(_connect(path), str(path)), (note,))
+    except sqlite3.Error as err:
+        return Opened(None, (note, _unwritable(path.parent, err)))
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                 check_same_thread=False)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL").fetchone()
+        connection.execute("PRAGMA synchronous=NORMAL")
+        problems = connection.execute("PRAGMA quick_check").fetchall()
+        if problems != [("ok",)]:
+            raise sqlite3.DatabaseError(f"integrity check: {problems[0][0]}")
+        connection.executescript(_SCHEMA)
+        found = connection.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        if found is not None and found[0] != SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"cache schema {found[0]}, this plugin uses schema {SCHEMA_VERSION}")
+        # A write on open: an unwritable file or directory shows now, not mid-run.
+        connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
+                           (SCHEMA_VERSION,))
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _unwritable(directory: Path, err: BaseException) -> str:
+    return (f"the judge cache directory {directory} cannot be written ({err}); this run "
+            "keeps its judgments in memory only, and saves none. Make it writable, or set "
+            "llmjudge_cache_dir to a writable directory")

@@ -1,0 +1,207 @@
+"""Each backend call's fate: replayed from the cache, made and recorded, refused, or
+(in a dry run) counted instead of made.
+
+Record modes follow vcrpy's, with a test's recorded calls as its cassette:
+- ``none``: replay only; a call not recorded is an ERROR naming the nearest recorded key.
+- ``once``: a test with no recorded calls records them; a test that has some replays
+  them, and a new call from it is an ERROR (re-record it deliberately).
+- ``new_episodes`` (default): replay what is recorded, record what is not.
+- ``all``: make every call and record it over the old one.
+- ``off``: no cache at all.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+from ..backends.base import ChoiceField, Completion, CompletionRequest, ReplySpec
+from ..config.options import Settings
+from ..errors import JudgeError
+from .budget import Budget, BudgetSpentError, Totals
+
+if TYPE_CHECKING:  # sqlite3 loads with the first judge call, not with the plugin
+    from .cache import CallKey, JudgeCache
+
+T = TypeVar("T")
+DRY_RUN_TEXT = "dry run: the judge was not called"
+
+
+class CacheMissError(JudgeError):
+    """Record mode forbids making a call that the cache does not hold."""
+
+
+class CacheWarning(UserWarning):
+    """The judge cache could not be used as configured; the run went on without it."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    completion: Completion
+    replayed: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class Replayer:
+    settings: Settings
+    # Opens the cache on first use (None: no cache). Called at most once.
+    open_cache: Callable[[], JudgeCache | None] = lambda: None
+    budget: Budget = field(default_factory=lambda: Budget(None, None))
+    test: Callable[[], str] = lambda: ""  # the running test's node id
+    totals: Totals = field(default_factory=Totals)
+    used: set[str] = field(default_factory=set)  # digests replayed or recorded this run
+    _cache: JudgeCache | None = None
+    _opened: bool = False
+    _recording: set[str] = field(default_factory=set)  # tests recording in mode once
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _open_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def mode(self) -> str:
+        return self.settings.record_mode
+
+    def cache(self) -> JudgeCache | None:
+        # Its own lock: opening may warn, and warning takes self._lock.
+        with self._open_lock:
+            if not self._opened:
+                cache = self.open_cache() if self.mode != "off" else None
+                with self._lock:
+                    self._cache, self._opened = cache, True
+        with self._lock:
+            return self._cache
+
+    def close(self) -> None:
+        with self._lock:
+            cache, self._cache = self._cache, None
+        if cache is not None:
+            cache.close()
+
+    def complete(self, send: Callable[[CompletionRequest], Completion], judge_id: str,
+                 prompt: str, request: CompletionRequest, poll: int) -> Answer:
+        from .cache import call_key
+
+        key = call_key(judge_id, prompt, request, poll)
+        cache = self.cache()
+        test = self.test()
+        if cache is not None and self.mode != "all":
+            hit = self._guard(cache, lambda: cache.get(key))
+            if hit is not None:
+                with self._lock:
+                    self.totals.replayed += 1
+                    self.used.add(key.digest)
+                return Answer(hit, replayed=True)
+        if self.mode == "none" or (self.mode == "once" and self._cassette_closed(cache, test)):
+            raise CacheMissError(self._miss(cache, key, test))
+        if self.settings.dry_run:
+            with self._lock:
+                self.totals.dry_run += 1
+            return Answer(placeholder(request.reply), dry_run=True)
+        try:
+            self.budget.reserve(judge_id)
+        except BudgetSpentError:
+            with self._lock:
+                self.totals.budget_stops += 1
+            raise
+        started = time.perf_counter()
+        completion = send(request)
+        self._account(completion, time.perf_counter() - started, judge_id)
+        if cache is not None:
+            self._guard(cache, lambda: cache.put(key, test, completion))
+            with self._lock:
+                self.used.add(key.digest)
+        return Answer(completion)
+
+    def _cassette_closed(self, cache: JudgeCache | None, test: str) -> bool:
+        """Record mode once: whether ``test`` had recorded calls before this run (then
+        it may only replay). A test that began recording this run goes on recording."""
+        with self._lock:
+            if test in self._recording:
+                return False
+        closed = cache is not None and bool(self._guard(cache, lambda: cache.has_test(test)))
+        if not closed:
+            with self._lock:
+                self._recording.add(test)
+        return closed
+
+    def _account(self, completion: Completion, seconds: float, judge_id: str) -> None:
+        with self._lock:
+            totals = self.totals
+            totals.calls += 1
+            totals.judge_s += seconds
+            totals.prompt_tokens += completion.prompt_tokens
+            totals.completion_tokens += completion.completion_tokens
+            if completion.cost_usd is not None:
+                totals.priced_calls += 1
+                totals.cost_usd += completion.cost_usd
+        if completion.cost_usd is not None:
+            self.budget.counter.add_cost(completion.cost_usd)
+        elif self.budget.max_cost is not None:
+            self.note(f"--llmjudge-max-cost is set, but {judge_id} reports no price for its "
+                      "calls, so the cost cap cannot hold; cap them with "
+                      "--llmjudge-max-calls instead")
+
+    def _guard(self, cache: JudgeCache, operation: Callable[[], T]) -> T | None:
+        """A cache that fails mid-run (disk full, file replaced) is dropped, with a
+        warning: the run goes on uncached rather than crashing."""
+        import sqlite3
+
+        try:
+            return operation()
+        except sqlite3.Error as err:
+            with self._lock:
+                if self._cache is cache:
+                    self._cache = None
+            self.note(f"the judge cache {cache.where} failed ({err}); judging uncached for "
+                      "the rest of this run")
+            return None
+
+    def note(self, message: str) -> None:
+        with self._lock:
+            if message in self.totals.notes:
+                return
+            self.totals.notes.append(message)
+        warnings.warn(CacheWarning(f"llmjudge: {message}"), stacklevel=2)
+
+    def _miss(self, cache: JudgeCache | None, key: CallKey, test: str) -> str:
+        how = ("record it with --llmjudge-record-mode=new_episodes (or all), then export "
+               "it with --llmjudge-cache-export=PATH to commit it")
+        head = (f"record mode {self.mode}: no recorded judgment for this judge call of "
+                f"{test or 'this test'} (key {key.digest[:12]})")
+        if self.mode == "once":
+            head = (f"record mode once: {test} already has recorded judgments, and this "
+                    f"judge call (key {key.digest[:12]}) is not one of them")
+            how = ("re-record the test with --llmjudge-record-mode=all, or use "
+                   "new_episodes to add new calls")
+        if cache is None:
+            return f"{head}; the judge cache is not available this run (see the warning); {how}"
+        nearest = self._guard(cache, lambda: cache.nearest(key, test))
+        if nearest is None:
+            return (f"{head}; the cache holds no judgment recorded by this test or for this "
+                    f"judged text ({self._guard(cache, cache.count)} in all). To {how}")
+        entry, differences = nearest
+        what = "; ".join(differences) or "nothing (recorded under another key version)"
+        return (f"{head}. Nearest recorded key {entry.key.digest[:12]} (recorded by "
+                f"{entry.test}) differs in {what}. To {how}")
+
+
+def placeholder(spec: ReplySpec) -> Completion:
+    """A reply of the right shape for a dry run: every choice its first answer, every
+    text the same note. Never scored: the assertion sees it is a dry run."""
+    data: dict[str, object] = {}
+    probs: dict[str, dict[str, float]] = {}
+    for reply_field in spec.fields:
+        if isinstance(reply_field, ChoiceField):
+            first = reply_field.choices[0]
+            data[reply_field.name] = first
+            probs[reply_field.name] = {c: float(c == first) for c in reply_field.choices}
+        elif reply_field.schema.get("type") == "array":
+            data[reply_field.name] = [DRY_RUN_TEXT]
+        else:
+            data[reply_field.name] = DRY_RUN_TEXT
+    return Completion(text=json.dumps(data), choice_probs=probs)
