@@ -40,9 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.config.options import Settings  # noqa: E402
-from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.config.settings import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge  # noqa: E402
 from pytest_llmjudge.judging.policy import Policy, settle  # noqa: E402
+from pytest_llmjudge.judging.requests import make_request  # noqa: E402
 from pytest_llmjudge.judging.verdict import Verdict  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> None:
     # No per-call deadline: a benchmark may be paused (SIGSTOP) to free the machine.
     settings = {seed: Settings(model=args.model, seed=seed, n_threads=args.threads,
                                timeout=1e6) for seed in args.seeds}
-    backend = create_backend(settings[args.seeds[0]])
+    backend = create_backend(settings[args.seeds[0]].backend_config())
     judges = {seed: Judge(backend, s) for seed, s in settings.items()}
     if args.pass_ == "direct":
         policy = Policy(strategy="logprob")

@@ -27,9 +27,10 @@ from servers import JudgeServer  # noqa: E402
 
 from pytest_llmjudge.assertions.checklist import judge_items  # noqa: E402
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.config.options import Settings  # noqa: E402
-from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.config.settings import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge  # noqa: E402
 from pytest_llmjudge.judging.policy import Policy  # noqa: E402
+from pytest_llmjudge.judging.requests import make_request  # noqa: E402
 
 REPLY = ("We're sorry your order #1234 arrived damaged. We can send a replacement or refund "
          "you in full, whichever you prefer. Reply to this email with a photo of the damage.")
@@ -50,7 +51,7 @@ def main() -> None:
             settings = Settings(backend="litellm", model="openai/judge",
                                 api_base=tuple(s.url for s in servers),
                                 api_logprobs=False, concurrency=concurrency)
-            judges[name] = Judge(create_backend(settings), settings)
+            judges[name] = Judge(create_backend(settings.backend_config()), settings)
         requests = [make_request(REPLY, item, None, 0.5, task="checklist",
                                  inputs=[("instruction", None)],
                                  policy=Policy(strategy="single")) for item in ITEMS]

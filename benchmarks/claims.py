@@ -31,9 +31,10 @@ from typing import Any
 from accuracy import RESULTS, THRESHOLD, auroc, items
 
 from pytest_llmjudge.backends import create_backend
-from pytest_llmjudge.config.options import Settings
+from pytest_llmjudge.config.settings import Settings
 from pytest_llmjudge.judging.claims import GROUNDED_CRITERION, judge_grounded
-from pytest_llmjudge.judging.judge import Judge, make_request
+from pytest_llmjudge.judging.judge import Judge
+from pytest_llmjudge.judging.requests import make_request
 
 MODES = ("off", "atomic")
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> None:
     path = RESULTS / f"claims-{args.model}.jsonl"
     done = {json.loads(x)["id"] for x in path.read_text().splitlines()} if path.exists() else set()
     settings = Settings(model=args.model)
-    judge = Judge(create_backend(settings), settings)
+    judge = Judge(create_backend(settings.backend_config()), settings)
     with path.open("a") as out:
         for item in items("qags_xsum_dev", args.limit):
             if item["id"] in done:

@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.config.options import Settings  # noqa: E402
+from pytest_llmjudge.config.settings import Settings  # noqa: E402
 from pytest_llmjudge.judging import prompts  # noqa: E402
-from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge  # noqa: E402
+from pytest_llmjudge.judging.requests import make_request  # noqa: E402
 from tests.cases import CASES  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -78,7 +79,7 @@ def main() -> None:
 def run(model: str, prompt_paths: list[str], data: dict[str, list[tuple[str, str, bool]]],
         sets: list[str]) -> None:
     settings = Settings(model=model, n_ctx=4096)
-    backend = create_backend(settings)
+    backend = create_backend(settings.backend_config())
     for path in prompt_paths:
         judge = Judge(backend, settings)
         candidate = template(path)

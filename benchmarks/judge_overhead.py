@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.config.options import Settings  # noqa: E402
-from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.config.settings import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge  # noqa: E402
 from pytest_llmjudge.judging.prompts import untrusted_tag  # noqa: E402
+from pytest_llmjudge.judging.requests import make_request  # noqa: E402
 from tests.cases import CASES  # noqa: E402
 
 # What a hand-rolled judge would ask for (no length bounds: llama-cpp-python's schema
@@ -45,7 +46,7 @@ def main() -> None:
     for model in args.models:
         settings = Settings(model=model)
         started = time.perf_counter()
-        judge = Judge(create_backend(settings), settings)
+        judge = Judge(create_backend(settings.backend_config()), settings)
         load_s = time.perf_counter() - started
         llm = judge.backend._llm  # type: ignore[attr-defined]
         plugin_s: list[float] = []

@@ -33,9 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.config.options import Settings  # noqa: E402
-from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.config.settings import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge  # noqa: E402
 from pytest_llmjudge.judging.pairwise import order_requests, outcome  # noqa: E402
+from pytest_llmjudge.judging.requests import make_request  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "llmbar_dev.jsonl"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> None:
     path = RESULTS / f"pairwise-{args.model}.jsonl"
     done = {json.loads(x)["id"] for x in path.read_text().splitlines()} if path.exists() else set()
     settings = Settings(model=args.model)
-    judge = Judge(create_backend(settings), settings)
+    judge = Judge(create_backend(settings.backend_config()), settings)
     with path.open("a") as out:
         for row in sample(args.per_subset):
             if row["id"] in done:

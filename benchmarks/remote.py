@@ -29,8 +29,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from servers import JudgeServer  # noqa: E402
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
-from pytest_llmjudge.config.options import Settings  # noqa: E402
-from pytest_llmjudge.judging.judge import Judge, make_request  # noqa: E402
+from pytest_llmjudge.config.settings import Settings  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge  # noqa: E402
+from pytest_llmjudge.judging.requests import make_request  # noqa: E402
 from tests.cases import CASES  # noqa: E402
 
 TEST_FILE = """
@@ -47,8 +48,8 @@ def per_assertion(model: str, rounds: int, logprobs: bool) -> None:
         local_settings = Settings(model=model)
         remote_settings = Settings(backend="litellm", model="openai/judge",
                                    api_base=(server.url,), api_logprobs=logprobs)
-        local = Judge(create_backend(local_settings), local_settings)
-        remote = Judge(create_backend(remote_settings), remote_settings)
+        local = Judge(create_backend(local_settings.backend_config()), local_settings)
+        remote = Judge(create_backend(remote_settings.backend_config()), remote_settings)
         remote.evaluate(make_request("warm up", "The text is short", None, 0.5))
         times: dict[str, list[float]] = {"local": [], "remote": []}
         for _ in range(rounds):

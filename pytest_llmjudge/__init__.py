@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .assertions.checklist import ChecklistFixture, assert_checklist
+from .assertions.checklist import assert_checklist
 from .assertions.comparison import assert_better, assert_not_worse
-from .assertions.fixtures import JudgeFixture
+from .assertions.fixtures import BaselineFixture, ChecklistFixture, JudgeFixture
 from .assertions.judged import (
     JudgeAssertionError,
     assert_abstains,
@@ -30,7 +30,7 @@ from .errors import (
 from .judging.pairwise import Ranking
 from .judging.policy import Policy
 from .judging.verdict import JudgeRequest, Verdict, Vote
-from .storage.baselines import BaselineFileError, BaselineFixture
+from .storage.baselines import BaselineFileError
 from .storage.checklist_files import CorruptChecklistError
 
 __all__ = [

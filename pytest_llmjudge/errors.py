@@ -46,6 +46,15 @@ class BackendUnavailableError(JudgeError):
 class LogprobsUnavailableError(JudgeConfigError):
     """A probability-scored strategy met a backend or model that shows no logprobs."""
 
+    @classmethod
+    def for_strategy(cls, judge_id: str, strategy: str) -> LogprobsUnavailableError:
+        return cls(
+            f"strategy {strategy!r} scores with P(YES), but {judge_id} returned no "
+            "log-probabilities for the answer. Use strategy='chainpoll' (scores by votes, "
+            "needs no probabilities), or a server and model that return top_logprobs; with "
+            "the litellm backend, llmjudge_api_logprobs=false makes strategy 'auto' poll "
+            "instead")
+
 
 class UnstableVerdictError(JudgeError):
     """The polls still straddle the threshold at the maximum, and unstable='error'."""

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     import pytest
 
     from .backends.base import Backend
-    from .config.options import Settings
+    from .config.settings import Settings
     from .judging.verdict import Verdict
 
 hookspec = pluggy.HookspecMarker("pytest")

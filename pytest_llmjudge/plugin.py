@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from . import hookspecs
-from .assertions.checklist import CHECKLIST_MARKER, ChecklistFixture, marker_checklist
-from .assertions.fixtures import JudgeFixture
-from .config.options import Settings, add_options, resolve
+from .assertions.checklist import CHECKLIST_MARKER, marker_checklist
+from .assertions.fixtures import BaselineFixture, ChecklistFixture, JudgeFixture
+from .config.settings import Settings
+from .config.sources import add_options, resolve
 from .errors import JudgeConfigError, JudgeError
 from .reporting.collector import Recorder, run_id
 from .reporting.run_record import ERROR_PROPERTY
 from .session import JudgeSession, session_key, set_running
-from .storage.baselines import BaselineFixture
 
 RECORDER = "llmjudge-recorder"
 
@@ -90,7 +90,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_llmjudge_make_backend(settings: Settings) -> Any:
     from .backends import create_backend
 
-    return create_backend(settings)
+    return create_backend(settings.backend_config())
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -8,7 +8,6 @@ are separate processes), so that pointer is never shared between tests.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config.options import Settings
+from .config.settings import Settings
 from .errors import JudgeError, NoActiveSessionError
 from .judging.verdict import JudgeRequest, Verdict
+from .reporting.run_record import record_verdicts
 from .storage.budget import Budget, LocalCounter, SpendCounter
 from .storage.record_modes import Replayer
 
@@ -28,12 +28,6 @@ if TYPE_CHECKING:
     from .calibration.thresholds_file import Calibration
     from .judging.judge import Judge
     from .storage.cache import JudgeCache
-
-VERDICT_PROPERTY = "llmjudge_verdict"
-# Plain-text properties for JUnit XML readers: one of each per verdict.
-SCORE_PROPERTY = "llmjudge_score"
-VOTES_PROPERTY = "llmjudge_votes"
-
 
 @dataclass
 class JudgeSession:
@@ -119,7 +113,7 @@ class JudgeSession:
 
     def evaluate(self, item: pytest.Item | None, request: JudgeRequest) -> Verdict:
         verdict = self.judge.evaluate(request)
-        _record(item, [verdict])
+        record_verdicts(item, [verdict])
         return verdict
 
     def evaluate_many(self, item: pytest.Item | None,
@@ -127,7 +121,7 @@ class JudgeSession:
         from .judging.judge import evaluate_many
 
         verdicts = evaluate_many(self.judge, requests)
-        _record(item, verdicts)
+        record_verdicts(item, verdicts)
         return verdicts
 
     def judge_all(self, requests: list[JudgeRequest]) -> list[Verdict]:
@@ -138,40 +132,13 @@ class JudgeSession:
         return evaluate_many(self.judge, requests)
 
     def record(self, item: pytest.Item | None, verdict: Verdict) -> None:
-        _record(item, [verdict])
+        record_verdicts(item, [verdict])
 
     def close(self) -> None:
         if self._judge is not None:
             self._judge.backend.close()
             self._judge = None
         self.replayer.close()
-
-
-def _record(item: pytest.Item | None, verdicts: list[Verdict]) -> None:
-    """Verdicts ride on the test's user_properties: to the report, JUnit, xdist's
-    controller. Other plugins get each one through pytest_llmjudge_verdict."""
-    if item is None:
-        return
-    for verdict in verdicts:
-        item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
-        item.user_properties.append((SCORE_PROPERTY, (
-            f"{verdict.score:.3f} against threshold {verdict.threshold:g}: {verdict.outcome}")))
-        item.user_properties.append((VOTES_PROPERTY, votes_text(verdict)))
-        item.config.hook.pytest_llmjudge_verdict(item=item, verdict=verdict)
-
-
-def votes_text(verdict: Verdict) -> str:
-    """The votes in a few words: "4/5 YES", "P(YES) 0.873", or what a combined verdict
-    is made of."""
-    if verdict.parts:
-        passed = sum(p.passed and not p.unstable for p in verdict.parts)
-        return f"{passed}/{len(verdict.parts)} {verdict.part_kind}s passed"
-    if verdict.dry_run:
-        return "dry run: not judged"
-    if len(verdict.votes) == 1 and verdict.votes[0].p_yes is not None:
-        what = "expected rating" if verdict.scale else "P(YES)"
-        return f"{what} {verdict.votes[0].p_yes:.3f}"
-    return f"{verdict.yes_votes}/{verdict.polls} YES"
 
 
 session_key = pytest.StashKey[JudgeSession]()

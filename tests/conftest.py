@@ -17,7 +17,7 @@ import litellm  # noqa: F401
 from servers import JudgeServer
 
 from pytest_llmjudge.backends import create_backend
-from pytest_llmjudge.config.options import Settings
+from pytest_llmjudge.config.settings import Settings
 from pytest_llmjudge.judging.judge import Judge
 
 pytest_plugins = ["pytester"]
@@ -41,7 +41,7 @@ def judged(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest
 def quality_judge() -> Iterator[Judge]:
     """The default 1.5B judge, loaded once for every test of judging quality."""
     settings = Settings(model=QUALITY_MODEL)
-    loaded = Judge(create_backend(settings), settings)
+    loaded = Judge(create_backend(settings.backend_config()), settings)
     yield loaded
     loaded.backend.close()
 

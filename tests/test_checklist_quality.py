@@ -8,9 +8,10 @@ from grounding_cases import BRIDGE, GROUNDING, KETTLE, LIBRARY
 
 from pytest_llmjudge.assertions.checklist import judge_items
 from pytest_llmjudge.assertions.judged import ABSTAINS, ANSWERS
-from pytest_llmjudge.judging import composite as combine
+from pytest_llmjudge.judging import composite
 from pytest_llmjudge.judging.claims import GROUNDED_CRITERION, judge_grounded
-from pytest_llmjudge.judging.judge import Judge, make_request
+from pytest_llmjudge.judging.judge import Judge
+from pytest_llmjudge.judging.requests import make_request
 from pytest_llmjudge.judging.verdict import Verdict
 
 ITEMS = ["Mentions the order number", "Offers a refund or a replacement",
@@ -92,7 +93,7 @@ def test_abstention_is_told_from_an_answer(quality_judge: Judge, answer: str,
         answer, question, None, 0.5, task="abstention",
         inputs=[("question_text", QUESTION), ("context", KETTLE)]))
         for question in (ABSTAINS, ANSWERS))
-    verdict = combine.both_ways(yes, no, 0.5, criterion=ABSTAINS, latency_s=0.0)
+    verdict = composite.both_ways(yes, no, 0.5, criterion=ABSTAINS, latency_s=0.0)
     assert verdict.passed == abstains, (yes.score, no.score, verdict.reasoning)
 
 

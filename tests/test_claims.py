@@ -10,7 +10,7 @@ import pytest
 from conftest import ASYNCIO_INI
 
 from pytest_llmjudge.errors import JudgeConfigError
-from pytest_llmjudge.judging import composite as combine
+from pytest_llmjudge.judging import composite
 from pytest_llmjudge.judging.claims import parse_claims_mode, split_sentences
 from pytest_llmjudge.judging.verdict import Verdict
 
@@ -54,35 +54,35 @@ def _part(score: float, *, passed: bool | None = None, unstable: bool = False) -
 
 
 def test_an_answer_is_grounded_only_when_every_claim_is() -> None:
-    whole = combine.claims([_part(0.9), _part(0.2), _part(0.7)], criterion="g", output="o",
+    whole = composite.claims([_part(0.9), _part(0.2), _part(0.7)], criterion="g", output="o",
                            latency_s=0.0)
     assert not whole.passed and not whole.unstable and whole.score == 0.2
     assert whole.reasoning == "reason 0.2"  # the failing claim's reason
-    assert combine.claims([_part(0.9), _part(0.7)], criterion="g", output="o",
+    assert composite.claims([_part(0.9), _part(0.7)], criterion="g", output="o",
                           latency_s=0.0).passed
 
 
 def test_unsettled_claims_make_the_answer_unstable_only_when_they_decide_it() -> None:
     undecided = _part(0.5, passed=True, unstable=True)
-    assert combine.claims([_part(0.9), undecided], criterion="g", output="o",
+    assert composite.claims([_part(0.9), undecided], criterion="g", output="o",
                           latency_s=0.0).unstable
     # A claim that failed firmly decides the answer whatever the unsettled one does.
-    firm = combine.claims([_part(0.1), undecided], criterion="g", output="o", latency_s=0.0)
+    firm = composite.claims([_part(0.1), undecided], criterion="g", output="o", latency_s=0.0)
     assert not firm.passed and not firm.unstable
 
 
 def test_a_checklist_scores_the_weighted_share_of_passed_items() -> None:
     parts = [_part(0.9), _part(0.2), _part(0.8)]
-    assert combine.checklist(parts, (1, 1, 1), 1.0, criterion="c", output="o",
+    assert composite.checklist(parts, (1, 1, 1), 1.0, criterion="c", output="o",
                              latency_s=0).score == pytest.approx(2 / 3)
-    verdict = combine.checklist(parts, (1, 3, 1), 0.4, criterion="c", output="o",
+    verdict = composite.checklist(parts, (1, 3, 1), 0.4, criterion="c", output="o",
                                 latency_s=0)
     assert verdict.score == pytest.approx(0.4) and verdict.passed
     # One unsettled item between 2/3 and 3/3 at threshold 1.0: UNSTABLE, not FAIL.
     unsettled = [_part(0.9), _part(0.5, passed=False, unstable=True), _part(0.8)]
-    assert combine.checklist(unsettled, (1, 1, 1), 1.0, criterion="c", output="o",
+    assert composite.checklist(unsettled, (1, 1, 1), 1.0, criterion="c", output="o",
                              latency_s=0).outcome == "UNSTABLE"
-    assert combine.checklist(unsettled, (1, 1, 1), 0.6, criterion="c", output="o",
+    assert composite.checklist(unsettled, (1, 1, 1), 0.6, criterion="c", output="o",
                              latency_s=0).outcome == "PASS"
 
 

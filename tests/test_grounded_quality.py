@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from grounding_cases import CORRECTNESS, GROUNDING, KNOWN_LENIENT, Correctness, Grounding
 
-from pytest_llmjudge.judging.judge import Judge, make_request
+from pytest_llmjudge.judging.judge import Judge
 from pytest_llmjudge.judging.policy import Policy
+from pytest_llmjudge.judging.requests import make_request
 from pytest_llmjudge.judging.verdict import Verdict
 
 

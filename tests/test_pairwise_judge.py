@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmjudge.judging.judge import Judge, make_request
+from pytest_llmjudge.judging.judge import Judge
 from pytest_llmjudge.judging.pairwise import OUTCOMES, compare
+from pytest_llmjudge.judging.requests import make_request
 
 
 def test_both_orders_are_judged_on_a_real_model(judged: pytest.Pytester) -> None:

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_llmjudge.backends import create_backend
-from pytest_llmjudge.config.options import Settings
-from pytest_llmjudge.judging.judge import Judge, make_request
+from pytest_llmjudge.config.settings import Settings
+from pytest_llmjudge.judging.judge import Judge
 from pytest_llmjudge.judging.policy import Policy
+from pytest_llmjudge.judging.requests import make_request
 from pytest_llmjudge.judging.verdict import Verdict, Vote
 
 MECHANICS_MODEL = "smollm2-135m"
@@ -21,7 +22,7 @@ CONTEXT = "The Larkspur Library opens at 9am on weekdays and at 10am on Saturday
 def judges() -> Iterator[dict[int, Judge]]:
     """Two judges over one loaded model, differing only in their seed."""
     settings = {seed: Settings(model=MECHANICS_MODEL, n_ctx=2048, seed=seed) for seed in (0, 1)}
-    backend = create_backend(settings[0])
+    backend = create_backend(settings[0].backend_config())
     yield {seed: Judge(backend, s) for seed, s in settings.items()}
     backend.close()
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 from cases import CASES, Case
 
-from pytest_llmjudge.judging.judge import Judge, make_request
+from pytest_llmjudge.judging.judge import Judge
+from pytest_llmjudge.judging.requests import make_request
 from pytest_llmjudge.judging.verdict import Verdict
 
 

@@ -213,10 +213,10 @@ def test_cost_is_recorded_where_the_price_is_known(judge_server: JudgeServer) ->
     import litellm
 
     from pytest_llmjudge.backends.litellm import LiteLLMBackend
-    from pytest_llmjudge.config.options import Settings
+    from pytest_llmjudge.config.settings import Settings
 
     priced = LiteLLMBackend(Settings(backend="litellm", model="openai/gpt-4o-mini",
-                                     api_base=(judge_server.url,)))
+                                     api_base=(judge_server.url,)).backend_config())
     response = litellm.ModelResponse(
         model="gpt-4o-mini",
         usage=litellm.Usage(prompt_tokens=1000, completion_tokens=100, total_tokens=1100),
@@ -224,7 +224,7 @@ def test_cost_is_recorded_where_the_price_is_known(judge_server: JudgeServer) ->
     cost = priced._cost(response)
     assert cost is not None and 0 < cost < 0.01
     unpriced = LiteLLMBackend(Settings(backend="litellm", model="openai/judge",
-                                       api_base=(judge_server.url,)))
+                                       api_base=(judge_server.url,)).backend_config())
     assert unpriced._cost(response.model_copy(update={"model": "judge"})) is None
 
 

@@ -1,10 +1,12 @@
-"""Checklists (TICK): an output judged item by item, each item a YES/NO question.
+"""Checklists (TICK): ``assert_checklist`` and the ``llmjudge_checklist`` marker; an
+output judged item by item, each item a YES/NO question.
 
 Items come from the test (``items=[...]`` or ``@pytest.mark.llmjudge_checklist``) or
 are written by the judge for an instruction once and then frozen in a reviewable
-file (checklist_file.py). Each item is an ordinary judged request (polled under the
-policy in effect), judged concurrently where the backend allows; the checklist's
-score is the weighted share of items that passed.
+file (storage/checklist_files.py), as the record mode allows. Each item is an
+ordinary judged request (polled under the policy in effect), judged concurrently
+where the backend allows; the checklist's score is the weighted share of items that
+passed.
 """
 
 from __future__ import annotations
@@ -12,55 +14,26 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..config.options import parse_threshold
-from ..errors import JudgeConfigError, JudgeError
-from ..judging import composite
+from ..config.thresholds import parse_threshold
+from ..errors import JudgeConfigError
+from ..judging import composite, requests
 from ..judging.judge import Judge, evaluate_many
 from ..judging.verdict import JudgeRequest, Verdict
 from ..session import JudgeSession, running
-from .judged import build_request, conclude
+from ..storage.checklist_files import ChecklistFile, checklist_path, parse_items, read, write
+from ..storage.record_modes import may_record, written_file_rule
+from ._shared import conclude, plain_judge_errors, policy_and_threshold
 
 CHECKLIST_MARKER = "llmjudge_checklist"
 # The share of (weighted) items that must pass when the test says nothing: all of them.
 DEFAULT_PASS_RATE = 1.0
-
-
-def parse_items(raw: object, where: str) -> tuple[str, ...]:
-    """Checklist items as the user wrote them: a non-empty list of distinct strings."""
-    if isinstance(raw, str):
-        raise JudgeConfigError(
-            f"{where}: the checklist is one string ({raw!r}); give a list of items, "
-            f"e.g. items=[{raw!r}]"
-        )
-    if not isinstance(raw, (list, tuple)):
-        raise JudgeConfigError(
-            f"{where}: the checklist must be a list of str items, got {type(raw).__name__}")
-    if not raw:
-        raise JudgeConfigError(
-            f"{where}: the checklist is empty; an empty checklist would pass anything. "
-            "Give at least one item, or instruction=... to have the judge write them")
-    seen: dict[str, int] = {}
-    items: list[str] = []
-    for number, item in enumerate(raw, 1):
-        if not isinstance(item, str):
-            raise JudgeConfigError(
-                f"{where}: checklist item {number} is a {type(item).__name__} ({item!r}); "
-                "every item must be a str, e.g. 'Mentions the order number'")
-        text = " ".join(item.split())
-        if not text:
-            raise JudgeConfigError(f"{where}: checklist item {number} is empty")
-        if text.casefold() in seen:
-            raise JudgeConfigError(
-                f"{where}: checklist item {number} repeats item {seen[text.casefold()]} "
-                f"({text!r}); a repeat would count twice. Remove it, or weight the item "
-                "with weights=[...]")
-        seen[text.casefold()] = number
-        items.append(text)
-    return tuple(items)
+MAX_ITEMS = 8  # TICK checklists are short; more items mostly repeat each other
 
 
 def parse_weights(raw: object, count: int, where: str) -> tuple[float, ...]:
@@ -101,11 +74,11 @@ def checklist_verdict(session: JudgeSession, item: pytest.Item | None, output: o
                                     or not instruction.strip()):
         raise JudgeConfigError(
             f"{where}: instruction must be a non-empty str, got {instruction!r}")
-    shown = (("instruction", instruction if isinstance(instruction, str) else None),)
+    shown = instruction if isinstance(instruction, str) else None
     # The output, the policy and the pass rate are checked before the judge writes a
     # checklist: a bad argument must not cost a generation, or a file.
-    build_request(session, item, output, "checked first", None, where, policy_keywords,
-                  task="checklist", inputs=shown)
+    policy, resolved = policy_and_threshold(session, item, None, where, policy_keywords)
+    requests.checklist_item(output, "checked first", shown, resolved, policy)
     rate = parse_pass_rate(threshold, where)
     notes: list[str] = []
     extra = composite.Extra()
@@ -114,8 +87,6 @@ def checklist_verdict(session: JudgeSession, item: pytest.Item | None, output: o
             raise JudgeConfigError(
                 f"{where}: give the checklist, items=[...], or instruction=... to have "
                 "the judge write one (kept in a file for review)")
-        from ..storage.checklist_files import frozen_items
-
         frozen = frozen_items(session, item, str(instruction), name, where)
         items, extra = frozen.items, frozen.extra
         notes.append(frozen.note)
@@ -124,26 +95,25 @@ def checklist_verdict(session: JudgeSession, item: pytest.Item | None, output: o
                                "it needs instruction= and no items=")
     checked = parse_items(items, where)
     weighed = parse_weights(weights, len(checked), where)
-    requests = [build_request(session, item, output, question, None, where,
-                              policy_keywords, task="checklist", inputs=shown)
-                for question in checked]
-    verdict = judge_items(session.judge, requests, weighed, rate, notes=notes, extra=extra,
+    asked = [requests.checklist_item(output, question, shown, resolved, policy)
+             for question in checked]
+    verdict = judge_items(session.judge, asked, weighed, rate, notes=notes, extra=extra,
                           started=started)
     session.record(item, verdict)
-    return verdict, requests[0].policy.unstable
+    return verdict, policy.unstable
 
 
-def judge_items(judge: Judge, requests: Sequence[JudgeRequest], weights: Sequence[float],
+def judge_items(judge: Judge, asked: Sequence[JudgeRequest], weights: Sequence[float],
                 rate: float, *, notes: Sequence[str] = (),
                 extra: composite.Extra = composite.NO_EXTRA,
                 started: float | None = None) -> Verdict:
     """The checklist verdict on item requests (task ``checklist``), judged concurrently
     where the backend allows."""
     started = time.perf_counter() if started is None else started
-    parts = evaluate_many(judge, requests)
+    parts = evaluate_many(judge, asked)
     return composite.checklist(parts, weights, rate,
-                             criterion=f"checklist of {len(requests)} items",
-                             output=requests[0].output,
+                             criterion=f"checklist of {len(asked)} items",
+                             output=asked[0].output,
                              latency_s=time.perf_counter() - started, notes=notes,
                              extra=extra)
 
@@ -152,10 +122,8 @@ def run_checklist(session: JudgeSession, item: pytest.Item | None, output: objec
                   where: str, **arguments: Any) -> Verdict:
     """checklist_verdict, asserted (the core of assert_checklist and judge_checklist)."""
     __tracebackhide__ = True
-    try:
+    with plain_judge_errors():
         verdict, unstable = checklist_verdict(session, item, output, where=where, **arguments)
-    except JudgeError as err:
-        raise err.with_traceback(None) from None
     return conclude(verdict, unstable)
 
 
@@ -171,10 +139,8 @@ def assert_checklist(output: object, *, items: Sequence[str] | None = None,
     writes the items for the instruction once; they are kept in a file beside the test
     (``name=`` tells several apart) and reused, so the bar does not move."""
     __tracebackhide__ = True
-    try:
+    with plain_judge_errors():
         session, item = running()
-    except JudgeError as err:
-        raise err.with_traceback(None) from None
     return run_checklist(session, item, output, items=items, instruction=instruction,
                          weights=weights, threshold=threshold, name=name,
                          where="assert_checklist()", policy_keywords=dict(
@@ -209,29 +175,53 @@ def marker_checklist(item: pytest.Item) -> dict[str, Any] | None:
     return keywords
 
 
-class ChecklistFixture:
-    """``judge_checklist(reply)``: judges the reply against the test's checklist marker."""
+@dataclass(frozen=True)
+class Frozen:
+    items: tuple[str, ...]
+    note: str  # where the items came from, for the failure message and the report
+    extra: composite.Extra = field(default_factory=composite.Extra)
 
-    def __init__(self, session: JudgeSession, item: pytest.Item) -> None:
-        self._session = session
-        self._item = item
-        self.calls = 0
 
-    def __call__(self, output: object) -> Verdict:
-        __tracebackhide__ = True
-        try:
-            keywords = marker_checklist(self._item)
-            if keywords is None:
-                raise JudgeConfigError(
-                    f"{self._item.nodeid} uses judge_checklist but has no "
-                    f"@pytest.mark.{CHECKLIST_MARKER}(...) listing the items; add the marker, "
-                    "or call assert_checklist(reply, items=[...])")
-        except JudgeError as err:
-            raise err.with_traceback(None) from None
-        self.calls += 1
-        return run_checklist(self._session, self._item, output,
-                             items=keywords.get("items"),
-                             instruction=keywords.get("instruction"),
-                             weights=keywords.get("weights"),
-                             threshold=keywords.get("threshold"), name=keywords.get("name"),
-                             where="judge_checklist()", policy_keywords={})
+def frozen_items(session: JudgeSession, item: pytest.Item | None, instruction: str,
+                 name: object, where: str) -> Frozen:
+    """The items for ``instruction``: from its file, or written by the judge, as the
+    record mode allows (the same rule as for a recorded judge call)."""
+    if item is None:
+        raise JudgeConfigError(f"{where}: a generated checklist is kept beside its test; "
+                               "call it from a running test")
+    settings = session.settings
+    mode = settings.record_mode
+    rule = written_file_rule(mode, settings.update_checklists)
+    path = checklist_path(Path(item.path), item.nodeid, item.name, name)
+    claimed = session.checklist_files.setdefault(str(path), instruction)
+    if claimed != instruction:
+        raise JudgeConfigError(
+            f"{where}: two generated checklists with different instructions in "
+            f"{item.nodeid} would share {path}; give each one a name=")
+    if rule.reuse:
+        stored = read(path)
+        if stored is not None and stored.instruction == instruction:
+            return Frozen(stored.items, f"checklist from {path}")
+        if not may_record(mode, stored is not None):
+            problem = ("there is no checklist file" if stored is None else
+                       "the checklist file was written for a different instruction")
+            raise JudgeConfigError(
+                f"{where}: {problem} {path} for {item.nodeid}, and record mode {mode!r} "
+                "does not let the judge write one. Run once with "
+                "--llmjudge-update-checklists, review the file and commit it")
+    from ..judging.written_lists import write_list
+
+    written = write_list(session.judge, "checklist", instruction, max_items=MAX_ITEMS,
+                         what="checklist items")
+    extra = composite.Extra(written.prompt_tokens, written.completion_tokens,
+                            written.attempts, replayed=written.replayed,
+                            dry_run=written.dry_run)
+    if written.dry_run:  # a placeholder list: never written to a file for review
+        return Frozen(written.items, "checklist not written: dry run", extra)
+    if not rule.keep:
+        return Frozen(written.items, "checklist written by the judge for this run only "
+                                     "(record mode off)", extra)
+    write(path, ChecklistFile(instruction, written.items,
+                              f"{written.judge_id} {written.prompt_version}"))
+    return Frozen(written.items, f"checklist written by the judge to {path}; review it "
+                                 "and commit it", extra)

@@ -1,6 +1,6 @@
 """Comparison asserts: ``assert_better`` and ``assert_not_worse`` gate a change (a new
 prompt, a new model) against a reference output, often a stored baseline. The
-comparison itself, in both orders, is pairwise.py's."""
+comparison itself, in both orders, is judging/pairwise.py's."""
 
 from __future__ import annotations
 
@@ -8,28 +8,39 @@ from typing import Any
 
 import pytest
 
-from ..config.options import parse_threshold
-from ..errors import JudgeConfigError, JudgeError
+from ..config.thresholds import Threshold, parse_threshold
+from ..errors import JudgeConfigError
+from ..judging import requests
 from ..judging.pairwise import EVEN, compare
 from ..judging.verdict import JudgeRequest, Verdict
 from ..session import JudgeSession, running
-from .judged import _text, build_request, conclude
+from ._shared import (
+    checked_text,
+    conclude,
+    marked,
+    plain_judge_errors,
+    policy_and_threshold,
+    required_text,
+)
 
 
 def comparison_request(session: JudgeSession, item: pytest.Item | None, candidate: object,
                        reference: object, criteria: object, threshold: float,
                        instruction: object, where: str,
                        policy_keywords: dict[str, Any]) -> tuple[JudgeRequest, str]:
-    shown = _text(reference, "reference", where)
-    assert shown is not None
-    request = build_request(session, item, candidate, criteria, threshold, where,
-                            policy_keywords, task="pairwise", inputs=[
-                                ("instruction", _text(instruction, "instruction", where,
-                                                      True))])
+    """The candidate's request at ``threshold`` (already decided: comparisons have
+    their own), and the reference text."""
+    shown = required_text(reference, "reference", where)
+    policy, _ = policy_and_threshold(session, item, threshold, where, policy_keywords)
+    request = requests.pairwise(candidate, criteria,
+                                checked_text(instruction, "instruction", where, True),
+                                Threshold(threshold, "call"), policy)
     return request, shown
 
 
 def better_threshold(threshold: object, allow_tie: object, where: str) -> float:
+    """The bar for P(candidate better): 0.5 by default (both orders prefer it), or a
+    clear-win threshold above 0.5 from the call or ``@pytest.mark.llmjudge``."""
     if not isinstance(allow_tie, bool):
         raise JudgeConfigError(f"{where}: allow_tie must be True or False, got {allow_tie!r}")
     if threshold is None:
@@ -47,17 +58,20 @@ def better_threshold(threshold: object, allow_tie: object, where: str) -> float:
 
 
 def _run(where: str, candidate: object, reference: object, criteria: object,
-         threshold: float, accept: tuple[str, ...], instruction: object,
-         policy_keywords: dict[str, Any]) -> Verdict:
+         threshold: object | None, allow_tie: bool, accept: tuple[str, ...],
+         instruction: object, policy_keywords: dict[str, Any]) -> Verdict:
     __tracebackhide__ = True
-    try:
+    with plain_judge_errors():
         session, item = running()
+        if threshold is None and accept == ("BETTER",):
+            # A marker's threshold applies as a call's would; it is checked the same way.
+            threshold = marked(item)[1]
+        value = better_threshold(threshold, allow_tie, where)
         request, shown = comparison_request(session, item, candidate, reference, criteria,
-                                            threshold, instruction, where, policy_keywords)
+                                            0.0 if "TIE" in accept else value, instruction,
+                                            where, policy_keywords)
         verdict = compare(session.judge, request, shown, accept)
         session.record(item, verdict)
-    except JudgeError as err:
-        raise err.with_traceback(None) from None
     return conclude(verdict, request.policy.unstable)
 
 
@@ -68,17 +82,14 @@ def assert_better(candidate: object, reference: object, *, criteria: str,
                   confidence: float | None = None, unstable: str | None = None) -> Verdict:
     """Assert that ``candidate`` meets ``criteria`` better than ``reference``. Judged in
     both orders; a preference that flips with the order is a tie, which fails unless
-    ``allow_tie``. ``threshold`` (above 0.5) also demands P(candidate better) that high."""
+    ``allow_tie``. ``threshold`` (above 0.5; else ``@pytest.mark.llmjudge``'s) also
+    demands P(candidate better) that high."""
     __tracebackhide__ = True
-    try:
-        value = better_threshold(threshold, allow_tie, "assert_better()")
-    except JudgeError as err:
-        raise err.with_traceback(None) from None
     accept = ("BETTER", "TIE") if allow_tie else ("BETTER",)
-    return _run("assert_better()", candidate, reference, criteria, value if not allow_tie
-                else 0.0, accept, instruction, dict(
-                    strategy=strategy, polls=polls, min_polls=min_polls,
-                    confidence=confidence, unstable=unstable))
+    return _run("assert_better()", candidate, reference, criteria, threshold, allow_tie,
+                accept, instruction, dict(strategy=strategy, polls=polls,
+                                          min_polls=min_polls, confidence=confidence,
+                                          unstable=unstable))
 
 
 def assert_not_worse(candidate: object, reference: object, *, criteria: str,
@@ -87,9 +98,11 @@ def assert_not_worse(candidate: object, reference: object, *, criteria: str,
                      confidence: float | None = None, unstable: str | None = None) -> Verdict:
     """Assert that ``candidate`` is not worse than ``reference`` by ``criteria``: it passes
     when the candidate is judged better or tied (a preference that flips with the order
-    is a tie), and fails only when both orders prefer the reference."""
+    is a tie), and fails only when both orders prefer the reference. It has no
+    threshold, so a marker's threshold does not apply to it."""
     __tracebackhide__ = True
-    return _run("assert_not_worse()", candidate, reference, criteria, 0.0,
+    return _run("assert_not_worse()", candidate, reference, criteria, None, False,
                 ("BETTER", "TIE"), instruction, dict(
                     strategy=strategy, polls=polls, min_polls=min_polls,
                     confidence=confidence, unstable=unstable))
+

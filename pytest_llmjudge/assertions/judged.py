@@ -1,111 +1,31 @@
-"""Judged assertions: what a test calls.
+"""Judged assertions on one output: ``assert_judged``, ``assert_grounded``,
+``assert_correct``, ``assert_abstains`` and ``assert_not_abstains``.
 
-Every helper builds a JudgeRequest (the output, the task's other texts, the
-threshold and the polling policy: settings < ``@pytest.mark.llmjudge`` < call
-keywords), has the session judge it, and turns the verdict into pass, fail,
-warning or error.
+Every helper builds a request (the output, the task's other texts, the threshold and
+the polling policy: settings < ``@pytest.mark.llmjudge`` < call keywords), has the
+session judge it, and turns the verdict into pass, fail, warning or error.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
-from collections.abc import Sequence
 from typing import Any
 
-import pytest
+from ..judging import composite, requests
+from ..judging.verdict import Verdict
+from ..session import running
+from ._shared import (
+    JudgeAssertionError,
+    checked_text,
+    conclude,
+    judge_and_conclude,
+    plain_judge_errors,
+    policy_and_threshold,
+    required_text,
+)
 
-from ..errors import JudgeConfigError, JudgeError, UnstableVerdictError, UnstableVerdictWarning
-from ..judging import composite
-from ..judging.claims import GROUNDED_CRITERION
-from ..judging.judge import make_request
-from ..judging.policy import make_policy
-from ..judging.verdict import JudgeRequest, Verdict
-from ..reporting.failure import explain
-from ..session import JudgeSession, running
-
-MARKER = "llmjudge"
-# The question the abstention prompt asks, one per direction (each judged on its own).
-ABSTAINS = "Does the answer abstain?"
-ANSWERS = "Does the answer give the information asked for, or a guess at it?"
-
-
-class JudgeAssertionError(AssertionError):
-    """A judged assertion that failed. Carries the verdict for reports and other plugins."""
-
-    def __init__(self, verdict: Verdict) -> None:
-        self.verdict = verdict
-        super().__init__("\n".join(explain(verdict)))
-
-
-def build_request(session: JudgeSession, item: pytest.Item | None, output: object,
-                  criterion: object, threshold: object | None, where: str,
-                  policy_keywords: dict[str, Any], task: str = "criterion",
-                  inputs: Sequence[tuple[str, str | None]] = (),
-                  scale: object = None) -> JudgeRequest:
-    """Arguments checked and merged with the marker and the settings."""
-    policy = session.settings.policy
-    marker = item.get_closest_marker(MARKER) if item is not None else None
-    if marker is not None:
-        if marker.args:
-            raise JudgeConfigError(
-                "@pytest.mark.llmjudge takes keywords only, e.g. "
-                "@pytest.mark.llmjudge(strategy='chainpoll', polls=5)"
-            )
-        keywords = dict(marker.kwargs)
-        marked_threshold = keywords.pop("threshold", None)
-        policy = make_policy(policy, keywords, "@pytest.mark.llmjudge")
-        if threshold is None:
-            threshold = marked_threshold
-    policy = make_policy(policy, policy_keywords, where)
-    return make_request(output, criterion, threshold, session.settings.threshold,
-                        task=task, inputs=inputs, policy=policy, scale=scale)
-
-
-def conclude(verdict: Verdict, unstable: str) -> Verdict:
-    """Pass, fail, or what an UNSTABLE verdict does under the policy's ``unstable``."""
-    __tracebackhide__ = True
-    if verdict.dry_run:
-        return verdict  # placeholders graded nothing: the test is reported as skipped
-    if verdict.unstable:
-        if unstable == "error":
-            raise UnstableVerdictError("\n".join(explain(verdict)))
-        if unstable == "warn":
-            warnings.warn(UnstableVerdictWarning("\n".join(explain(verdict))), stacklevel=3)
-            return verdict
-        raise JudgeAssertionError(verdict)
-    if not verdict.passed:
-        raise JudgeAssertionError(verdict)
-    return verdict
-
-
-def _assert(where: str, output: object, criterion: object, threshold: object | None,
-            policy_keywords: dict[str, Any], task: str = "criterion",
-            inputs: Sequence[tuple[str, str | None]] = (),
-            context: tuple[JudgeSession, pytest.Item | None] | None = None,
-            scale: object = None) -> Verdict:
-    __tracebackhide__ = True
-    try:
-        session, item = context or running()
-        request = build_request(session, item, output, criterion, threshold, where,
-                                policy_keywords, task, inputs, scale)
-        verdict = session.evaluate(item, request)
-    except JudgeError as err:
-        # Re-raised without the plugin's inner frames: the user needs the message and the
-        # line of their test, not llama.cpp internals.
-        raise err.with_traceback(None) from None
-    return conclude(verdict, request.policy.unstable)
-
-
-def _text(value: object, name: str, helper: str, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise JudgeConfigError(
-            f"{helper}: {name} must be a non-empty str, got {value!r}"
-            + ("; leave it out (None) if there is none" if optional else "")
-        )
-    return value
+__all__ = ["JudgeAssertionError", "assert_abstains", "assert_correct", "assert_grounded",
+           "assert_judged", "assert_judged_async", "assert_not_abstains"]
 
 
 def assert_judged(output: object, criterion: str, *, threshold: float | None = None,
@@ -122,7 +42,7 @@ def assert_judged(output: object, criterion: str, *, threshold: float | None = N
     expected rating under ``logprob``).
     """
     __tracebackhide__ = True
-    return _assert("assert_judged()", output, criterion, threshold, dict(
+    return judge_and_conclude("assert_judged()", output, criterion, threshold, dict(
         strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
         unstable=unstable), scale=scale)
 
@@ -142,19 +62,17 @@ def assert_grounded(answer: object, *, context: str, question: str | None = None
     from ..judging.claims import judge_grounded, parse_claims_mode
 
     where = "assert_grounded()"
-    try:
+    with plain_judge_errors():
         mode = parse_claims_mode(claims, where)
-        inputs = [("context", _text(context, "context", where)),
-                  ("question_text", _text(question, "question", where, True))]
+        shown_context = required_text(context, "context", where)
+        shown_question = checked_text(question, "question", where, True)
         session, item = running()
-        request = build_request(session, item, answer, GROUNDED_CRITERION, threshold, where,
-                                dict(strategy=strategy, polls=polls, min_polls=min_polls,
-                                     confidence=confidence, unstable=unstable),
-                                task="grounded", inputs=inputs)
+        policy, resolved = policy_and_threshold(session, item, threshold, where, dict(
+            strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
+            unstable=unstable))
+        request = requests.grounded(answer, shown_context, shown_question, resolved, policy)
         verdict = judge_grounded(session.judge, request, mode)
         session.record(item, verdict)
-    except JudgeError as err:
-        raise err.with_traceback(None) from None
     return conclude(verdict, request.policy.unstable)
 
 
@@ -165,16 +83,17 @@ def assert_correct(answer: object, *, question: str, reference: str | None = Non
     """Assert that ``answer`` answers ``question`` correctly: judged against
     ``reference`` when given, by the judge's world knowledge otherwise."""
     __tracebackhide__ = True
-    try:
-        inputs = [("question_text", _text(question, "question", "assert_correct()")),
-                  ("reference", _text(reference, "reference", "assert_correct()", True))]
-    except JudgeError as err:
-        raise err.with_traceback(None) from None
-    criterion = ("The answer states the same facts as the reference answer" if reference
-                 else "The answer is factually correct")
-    return _assert("assert_correct()", answer, criterion, threshold, dict(
-        strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
-        unstable=unstable), task="correct", inputs=inputs)
+    where = "assert_correct()"
+    with plain_judge_errors():
+        shown_question = required_text(question, "question", where)
+        shown_reference = checked_text(reference, "reference", where, True)
+        session, item = running()
+        policy, resolved = policy_and_threshold(session, item, threshold, where, dict(
+            strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
+            unstable=unstable))
+        request = requests.correct(answer, shown_question, shown_reference, resolved, policy)
+        verdict = session.evaluate(item, request)
+    return conclude(verdict, request.policy.unstable)
 
 
 def assert_abstains(answer: object, *, question: str, context: str | None = None,
@@ -185,7 +104,7 @@ def assert_abstains(answer: object, *, question: str, context: str | None = None
     ``question`` (use it where ``context`` cannot answer the question). A hedged guess
     is an answer, not an abstention."""
     __tracebackhide__ = True
-    return _abstention("assert_abstains()", ABSTAINS, answer, question, context, threshold,
+    return _abstention("assert_abstains()", requests.ABSTAINS, answer, question, context, threshold,
                        dict(strategy=strategy, polls=polls, min_polls=min_polls,
                             confidence=confidence, unstable=unstable))
 
@@ -199,7 +118,7 @@ def assert_not_abstains(answer: object, *, question: str, context: str | None = 
     the context holds the answer, to catch an app that refuses too often). It does not
     check that the answer is right: pair it with assert_grounded or assert_correct."""
     __tracebackhide__ = True
-    return _abstention("assert_not_abstains()", ANSWERS, answer, question, context,
+    return _abstention("assert_not_abstains()", requests.ANSWERS, answer, question, context,
                        threshold, dict(strategy=strategy, polls=polls, min_polls=min_polls,
                                        confidence=confidence, unstable=unstable))
 
@@ -212,21 +131,21 @@ def _abstention(where: str, criterion: str, answer: object, question: object,
     tests/test_checklist_quality.py's cases, "I don't know." got P(YES) 0.54 for
     "does it answer?"), and the lean cancels out."""
     __tracebackhide__ = True
-    try:
+    with plain_judge_errors():
         started = time.perf_counter()
-        inputs = [("question_text", _text(question, "question", where)),
-                  ("context", _text(context, "context", where, True))]
+        shown_question = required_text(question, "question", where)
+        shown_context = checked_text(context, "context", where, True)
         session, item = running()
-        opposite = ANSWERS if criterion == ABSTAINS else ABSTAINS
-        asked, other = (build_request(session, item, answer, c, threshold, where,
-                                      policy_keywords, task="abstention", inputs=inputs)
+        policy, resolved = policy_and_threshold(session, item, threshold, where,
+                                                policy_keywords)
+        opposite = requests.ANSWERS if criterion == requests.ABSTAINS else requests.ABSTAINS
+        asked, other = (requests.abstention(answer, shown_question, shown_context, c,
+                                            resolved, policy)
                         for c in (criterion, opposite))
         yes, no = session.judge_all([asked, other])
         verdict = composite.both_ways(yes, no, asked.threshold, criterion=criterion,
-                                    latency_s=time.perf_counter() - started)
+                                      latency_s=time.perf_counter() - started)
         session.record(item, verdict)
-    except JudgeError as err:
-        raise err.with_traceback(None) from None
     return conclude(verdict, asked.policy.unstable)
 
 
@@ -237,10 +156,8 @@ async def assert_judged_async(output: object, criterion: str, *,
     __tracebackhide__ = True
     import asyncio
 
-    try:
+    with plain_judge_errors():
         context = running()
-    except JudgeError as err:
-        raise err.with_traceback(None) from None
     scale = policy.pop("scale", None)
-    return await asyncio.to_thread(_assert, "assert_judged_async()", output, criterion,
-                                   threshold, policy, "criterion", (), context, scale)
+    return await asyncio.to_thread(judge_and_conclude, "assert_judged_async()", output,
+                                   criterion, threshold, policy, context, scale)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..config.options import Settings
-from .base import Backend
+from .base import Backend, BackendConfig
 
 
 def auto_threads() -> int:
@@ -19,21 +18,22 @@ def auto_threads() -> int:
     return max(1, cpus // max(1, workers))
 
 
-def create_backend(settings: Settings) -> Backend:
-    """The built-in backends. Plugins can supply others via pytest_llmjudge_make_backend."""
-    if settings.backend == "llamacpp":
+def create_backend(config: BackendConfig) -> Backend:
+    """The built-in backends (``Settings.backend_config()`` gives their config). Plugins
+    can supply others via pytest_llmjudge_make_backend."""
+    if config.backend == "llamacpp":
         from .llamacpp import LlamaCppBackend
         from .models import resolve
 
         return LlamaCppBackend(
-            resolve(settings.model),
-            n_ctx=settings.n_ctx,
-            n_gpu_layers=settings.n_gpu_layers,
-            n_threads=settings.n_threads or auto_threads(),
+            resolve(config.model),
+            n_ctx=config.n_ctx,
+            n_gpu_layers=config.n_gpu_layers,
+            n_threads=config.n_threads or auto_threads(),
         )
-    if settings.backend == "litellm":
+    if config.backend == "litellm":
         from .litellm import LiteLLMBackend
 
-        return LiteLLMBackend(settings)
+        return LiteLLMBackend(config)
     # Settings validation rejects unknown names first; this guards direct callers.
-    raise ValueError(f"unknown backend {settings.backend!r}")
+    raise ValueError(f"unknown backend {config.backend!r}")

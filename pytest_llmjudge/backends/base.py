@@ -11,7 +11,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..judging.prompts import Message
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message: what every backend receives."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """What the built-in backends need from the settings, and nothing else: a backend
+    knows nothing about pytest, thresholds or record modes. No defaults here: they live
+    in the option table, and ``Settings(...).backend_config()`` makes one."""
+
+    backend: str
+    model: str
+    n_ctx: int
+    n_gpu_layers: int
+    n_threads: int | None  # None: the CPUs this process may use
+    api_base: tuple[str, ...]
+    router_config: str | None
+    api_retries: int
+    api_logprobs: bool
 
 
 @dataclass(frozen=True)

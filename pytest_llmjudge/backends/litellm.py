@@ -17,7 +17,6 @@ import threading
 import time
 from typing import Any
 
-from ..config.options import Settings
 from ..errors import (
     BackendUnavailableError,
     ContextOverflowError,
@@ -25,7 +24,7 @@ from ..errors import (
     JudgeError,
     JudgeTimeoutError,
 )
-from .base import Completion, CompletionRequest
+from .base import BackendConfig, Completion, CompletionRequest
 from .logprobs import completion_from
 
 # Structured-output dialects, most precise first. OpenAI and most providers take
@@ -35,7 +34,7 @@ _PLACEHOLDER_KEY = "sk-no-key-needed"  # sent to self-hosted servers that ask fo
 
 
 class LiteLLMBackend:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, config: BackendConfig) -> None:
         # litellm fetches a price list from the internet at import unless told not to;
         # judges run offline, and its bundled copy is what we want.
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -47,11 +46,11 @@ class LiteLLMBackend:
             ) from None
         self._litellm: Any = litellm  # loosely typed: its exports are re-exports
         litellm.suppress_debug_info = True  # its help banner goes to stdout on every error
-        self._model = settings.model
-        self._bases = settings.api_base
-        self._router_file = settings.router_config
-        self._retries = settings.api_retries
-        self._logprobs = settings.api_logprobs
+        self._model = config.model
+        self._bases = config.api_base
+        self._router_file = config.router_config
+        self._retries = config.api_retries
+        self._logprobs = config.api_logprobs
         self._router: Any = None
         if self._router_file:
             self._router = self._router_from_file(self._router_file)

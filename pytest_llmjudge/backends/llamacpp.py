@@ -29,8 +29,7 @@ from ..errors import (
     ModelLoadError,
     ModelNotFoundError,
 )
-from ..judging.prompts import Message
-from .base import ChoiceField, Completion, CompletionRequest, TextField
+from .base import ChoiceField, Completion, CompletionRequest, Message, TextField
 from .models import HubModel, LocalModel, local_file
 
 _SENTINEL = re.compile("\ue000(\\d+)\ue001")

@@ -15,8 +15,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..config.options import Settings
-from ..judging.judge import Judge, make_request
+from ..config.settings import Settings
+from ..config.thresholds import Threshold
+from ..judging import requests
+from ..judging.judge import Judge
 from ..judging.verdict import JudgeRequest, Verdict
 from .labels import FEW, Example
 from .metrics import (
@@ -31,31 +33,27 @@ from .metrics import (
     fit_platt,
     fit_threshold,
 )
-from .thresholds_file import KIND_OF_TASK
-
-GROUNDED = "Every claim in the response is supported by the context"
-CORRECT_REFERENCE = "The answer states the same facts as the reference answer"
-CORRECT_KNOWLEDGE = "The answer is factually correct"
-# Pairwise is measured and fitted but not kept (see calibration_file), so it is not there.
-TASKS = {kind: task for task, kind in KIND_OF_TASK.items()} | {"pairwise": "pairwise"}
 
 
 def request_for(example: Example, settings: Settings) -> JudgeRequest:
-    """The request its assertion would make, at the default threshold (not given)."""
+    """The request its assertion would make, built by the same code (judging/requests.py),
+    at the threshold the run would use where a test gives none."""
+    threshold = Threshold(settings.threshold, settings.sources.get("threshold", "default"))
+    policy = settings.policy
     kind = example.kind
-    inputs: list[tuple[str, str | None]] = []
-    criterion = example.criteria
     if kind == "grounded":
-        inputs = [("context", example.context), ("question_text", example.question)]
-        criterion = GROUNDED
-    elif kind == "correct":
-        inputs = [("question_text", example.question), ("reference", example.reference)]
-        criterion = CORRECT_REFERENCE if example.reference else CORRECT_KNOWLEDGE
-    elif kind == "pairwise":
-        inputs = [("response_b", example.other_output)]
-    return make_request(example.output, criterion, None, settings.threshold,
-                        task=TASKS[kind], inputs=inputs, policy=settings.policy,
-                        scale=example.scale)
+        return requests.grounded(example.output, example.context or "", example.question,
+                                 threshold, policy)
+    if kind == "correct":
+        return requests.correct(example.output, example.question or "", example.reference,
+                                threshold, policy)
+    if kind == "checklist":
+        return requests.checklist_item(example.output, example.criteria, None, threshold,
+                                       policy)
+    if kind == "pairwise":
+        return requests.pairwise(example.output, example.criteria, None, threshold, policy)
+    return requests.judged(example.output, example.criteria, threshold, policy,
+                           example.scale)
 
 
 def judge_example(judge: Judge, example: Example) -> Verdict:

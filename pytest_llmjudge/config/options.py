@@ -1,32 +1,24 @@
-"""Settings: every option declared once, resolved once per session into a frozen object.
-
-Precedence, highest first: command line, ini file, environment variable, default.
-Command-line defaults are ``None`` so that "not given" is distinguishable and the
-ini value or the environment can apply (the pytest-xdist convention).
-"""
+"""The option table: every setting declared once, with its parser, its default and its
+help. Pytest-free: ``Settings`` takes its defaults from here and ``sources`` reads
+the command line, ini file and environment against it."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-import pytest
 
 from ..errors import JudgeConfigError
 from ..judging.policy import (
     STRATEGIES,
     UNSTABLE_MODES,
-    Policy,
     parse_confidence,
     parse_polls,
     parse_strategy,
     parse_unstable,
-    reconcile_polls,
 )
+from .thresholds import parse_threshold
 
 BACKENDS = ("llamacpp", "litellm")
 # vcrpy's record modes. They govern the judge cache (replay.py) and judge-written files
@@ -35,21 +27,6 @@ BACKENDS = ("llamacpp", "litellm")
 # everything, off neither reads nor writes.
 RECORD_MODES = ("none", "once", "new_episodes", "all", "off")
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
-
-
-def parse_threshold(raw: object, source: str = "threshold") -> float:
-    """A pass threshold on the judge's 0..1 score."""
-    try:
-        value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise JudgeConfigError(
-            f"{source}={raw!r} is not a number; use a value between 0 and 1, e.g. 0.5"
-        ) from None
-    if isinstance(raw, bool) or math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise JudgeConfigError(
-            f"{source}={raw!r} is outside the score range; use a value between 0 and 1, e.g. 0.5"
-        )
-    return value
 
 
 def _parse_backend(raw: str) -> str:
@@ -301,91 +278,3 @@ OPTIONS: tuple[Option, ...] = (
            "record (or refresh) every baseline the run's tests name, from the output "
            "they pass to baseline(name, output)", switch=True),
 )
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The judge configuration in effect for one session."""
-
-    backend: str = "llamacpp"
-    model: str = DEFAULT_MODEL
-    threshold: float = 0.5
-    n_gpu_layers: int = 0
-    n_ctx: int = 4096
-    n_threads: int | None = None
-    max_tokens: int = 160
-    retries: int = 2
-    timeout: float = 120.0
-    seed: int = 0
-    api_base: tuple[str, ...] = ()
-    router_config: str | None = None
-    api_retries: int = 3
-    api_logprobs: bool = True
-    concurrency: int = 4
-    strategy: str = "auto"
-    polls: int = 5
-    min_polls: int = 3
-    confidence: float = 0.9
-    unstable: str = "fail"
-    report: str | None = None
-    record_mode: str = "new_episodes"
-    cache_dir: str | None = ".llmjudge"
-    cache_import: str | None = None
-    cache_export: str | None = None
-    max_calls: int | None = None
-    max_cost: float | None = None
-    dry_run: bool = False
-    html: str | None = None
-    calibration_file: str | None = "llmjudge-calibration.json"
-    calibrate: str | None = None
-    calibrate_target: tuple[str, float | None] = ("balanced_accuracy", None)
-    calibrate_rescale: str = "none"
-    update_calibration: bool = False
-    min_agreement: float | None = None
-    update_checklists: bool = False
-    update_baselines: bool = False
-    # Where each value came from ("cli", "ini", "env", "default"), for the report header.
-    sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
-
-    def with_record_mode(self, mode: str) -> Settings:
-        return dataclasses.replace(self, record_mode=mode)
-
-    @property
-    def policy(self) -> Policy:
-        return Policy(strategy=self.strategy, polls=self.polls, min_polls=self.min_polls,
-                      confidence=self.confidence, unstable=self.unstable)
-
-
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("llmjudge", "LLM judge (pytest-llmjudge)")
-    for option in OPTIONS:
-        switch: dict[str, Any] = dict(action="store_const", const="true") if option.switch else {}
-        group.addoption(option.flag, dest=option.ini, default=None,
-                        help=f"{option.help}; ini {option.ini}, env {option.env}", **switch)
-        parser.addini(option.ini, help=option.help, default="")
-
-
-def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
-    """Resolve every option once. A bad value raises pytest.UsageError naming the valid ones."""
-    env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for option in OPTIONS:
-        candidates = (
-            ("cli", config.getoption(option.ini), option.flag),
-            ("ini", config.getini(option.ini) or None, option.ini),
-            ("env", env.get(option.env) or None, option.env),
-            ("default", option.default, option.ini),
-        )
-        source, raw, spelled = next(c for c in candidates if c[1] is not None)
-        try:
-            values[option.name] = option.parse(str(raw))
-        except JudgeConfigError as err:
-            raise pytest.UsageError(f"pytest-llmjudge: {spelled}: {err}") from None
-        sources[option.name] = source
-    try:
-        values["min_polls"] = reconcile_polls(values["polls"], values["min_polls"],
-                                              sources["min_polls"] != "default")
-    except JudgeConfigError as err:
-        raise pytest.UsageError(f"pytest-llmjudge: llmjudge_min_polls: {err}") from None
-    return Settings(**values, sources=sources)

@@ -26,12 +26,12 @@ import time
 
 from ..errors import JudgeConfigError
 from . import composite
-from .judge import Judge, evaluate_many, make_request
+from .judge import Judge, evaluate_many
 from .policy import Policy
+from .requests import GROUNDED_CRITERION, make_request
 from .verdict import JudgeRequest, Verdict
 
 CLAIM_MODES = ("sentences", "atomic", "off")
-GROUNDED_CRITERION = "Every claim in the response is supported by the context"
 CLAIM_CRITERION = "The claim is supported by the context"
 STATED_CRITERION = "The response states the claim"
 MAX_CLAIMS = 12

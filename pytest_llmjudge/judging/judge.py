@@ -15,14 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ..backends.base import Backend, Completion, CompletionRequest, ReplySpec
+from ..backends.base import Backend, Completion, CompletionRequest, Message, ReplySpec
 from ..calibration.thresholds_file import KIND_OF_TASK, Calibration
-from ..config.options import Settings, parse_threshold
-from ..errors import JudgeConfigError, JudgeReplyError, LogprobsUnavailableError
+from ..config.settings import Settings
+from ..errors import JudgeReplyError, LogprobsUnavailableError
 from ..storage.record_modes import Replayer
-from .policy import Policy, poll_seed
-from .prompts import Message, PromptTemplate, load, untrusted_tag
-from .reply_formats import SCALE_POINTS, JudgeReply, choice_value, parse_reply, reply_spec
+from . import strategies
+from .policy import poll_seed
+from .prompts import PromptTemplate, load, untrusted_tag
+from .reply_formats import JudgeReply, choice_value, parse_reply, reply_spec
 from .verdict import JudgeRequest, Verdict, Vote
 
 TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1",
@@ -41,47 +42,6 @@ RETRY_TEMPERATURE = 0.7
 # diverse chains; at 0 every poll would be the same poll).
 POLL_TEMPERATURE = 0.7
 T = TypeVar("T")
-
-
-def make_request(output: object, criterion: object, threshold: object | None,
-                 default_threshold: float, *, task: str = "criterion",
-                 inputs: Sequence[tuple[str, str | None]] = (),
-                 policy: Policy | None = None, scale: object = None) -> JudgeRequest:
-    """Check the arguments of a judged assertion; bad ones are errors, never verdicts."""
-    if not isinstance(output, str):
-        raise JudgeConfigError(
-            f"the output to judge must be a str, got {type(output).__name__}; "
-            "convert it (or pick the text field) before judging"
-        )
-    if not output.strip():
-        raise JudgeConfigError(
-            "the output to judge is empty; an empty reply cannot be graded. If an empty "
-            "reply is the bug you want to catch, assert it is non-empty first"
-        )
-    if not isinstance(criterion, str) or not criterion.strip():
-        raise JudgeConfigError(
-            f"the criterion must be a non-empty str, got {criterion!r}; "
-            "write what the output should do, e.g. 'The reply is polite'"
-        )
-    value = default_threshold if threshold is None else parse_threshold(threshold)
-    return JudgeRequest(output=output, criterion=criterion.strip(), threshold=value,
-                        task=task, inputs=tuple(inputs), policy=policy or Policy(),
-                        scale=_scale(scale, task), threshold_given=threshold is not None)
-
-
-def _scale(raw: object, task: str) -> int | None:
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw not in SCALE_POINTS:
-        raise JudgeConfigError(
-            f"scale={raw!r} is not a rating scale; use a whole number of points from "
-            f"{SCALE_POINTS.start} to {SCALE_POINTS.stop - 1}, e.g. scale=5, or leave it out "
-            "for a YES/NO judgment"
-        )
-    if task != "criterion":
-        raise JudgeConfigError(
-            f"scale= applies to assert_judged; {task} judgments are YES/NO questions")
-    return raw
 
 
 class Judge:
@@ -108,9 +68,7 @@ class Judge:
         return bool(getattr(self.backend, "supports_logprobs", False))
 
     def evaluate(self, request: JudgeRequest) -> Verdict:
-        from .strategies import run
-
-        return run(self, request)
+        return strategies.run(self, request)
 
     def calibrated(self, request: JudgeRequest, mode: str) -> JudgeRequest:
         """``request`` with the calibrated threshold for this judge, prompt and kind, when
@@ -173,8 +131,8 @@ class Judge:
         p_yes = (sum(p * choice_value(c, request.scale) for c, p in probs.items())
                  if probs else None)
         if need_probs and p_yes is None:
-            raise LogprobsUnavailableError(no_logprobs_message(
-                self.backend.judge_id, strategy or request.policy.strategy))
+            raise LogprobsUnavailableError.for_strategy(
+                self.backend.judge_id, strategy or request.policy.strategy)
         hard = choice_value(reply.answer, request.scale)
         return Vote(
             answer=reply.answer,
@@ -269,15 +227,6 @@ class Call(Generic[T]):
     cost_usd: float | None  # spent this run: replayed calls cost nothing
     replayed: int = 0  # attempts answered from the cache
     dry_run: bool = False  # a dry run stood a placeholder in for the judge
-
-
-def no_logprobs_message(judge_id: str, strategy: str) -> str:
-    return (
-        f"strategy {strategy!r} scores with P(YES), but {judge_id} returned no "
-        "log-probabilities for the answer. Use strategy='chainpoll' (scores by votes, needs "
-        "no probabilities), or a server and model that return top_logprobs; with the "
-        "litellm backend, llmjudge_api_logprobs=false makes strategy 'auto' poll instead"
-    )
 
 
 def evaluate_many(judge: Judge, requests: Sequence[JudgeRequest]) -> list[Verdict]:

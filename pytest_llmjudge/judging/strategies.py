@@ -35,9 +35,7 @@ def resolve(judge: Judge, strategy: str) -> str:
     if strategy == "auto":
         return default_strategy(judge.supports_logprobs)
     if strategy in NEEDS_LOGPROBS and not judge.supports_logprobs:
-        from .judge import no_logprobs_message
-
-        raise LogprobsUnavailableError(no_logprobs_message(judge.backend.judge_id, strategy))
+        raise LogprobsUnavailableError.for_strategy(judge.backend.judge_id, strategy)
     return strategy
 
 

@@ -15,7 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from ..config.options import Settings
+from ..config.settings import Settings
 from ..storage.files import write_atomically
 from .run_record import RunTotals, SessionRecord, calls_line
 

@@ -16,10 +16,16 @@ from typing import Any
 
 import pytest
 
-from ..config.options import Settings
-from ..session import VERDICT_PROPERTY
+from ..config.settings import Settings
+from ..judging.verdict import Verdict
 from ..storage.files import write_atomically
 
+# The properties a test's judged verdicts ride on (user_properties): to the reports,
+# JUnit XML and pytest-xdist's controller.
+VERDICT_PROPERTY = "llmjudge_verdict"  # the whole verdict, as JSON
+# Plain-text properties for JUnit XML readers: one of each per verdict.
+SCORE_PROPERTY = "llmjudge_score"
+VOTES_PROPERTY = "llmjudge_votes"
 ERROR_PROPERTY = "llmjudge_error"
 CALIBRATION_PROPERTY = "llmjudge_calibration"
 REPORT_VERSION = 1
@@ -186,3 +192,30 @@ def budget_line(budget: dict[str, Any], stops: int) -> str:
         parts.append(f"${budget['cost_usd']:.4f} of ${budget['max_cost_usd']:g}")
     stopped = f"; {stops} judge call(s) refused" if stops else ""
     return f"budget: {', '.join(parts)} spent{stopped}"
+
+
+def record_verdicts(item: pytest.Item | None, verdicts: list[Verdict]) -> None:
+    """Verdicts ride on the test's user_properties: to the report, JUnit, xdist's
+    controller. Other plugins get each one through pytest_llmjudge_verdict."""
+    if item is None:
+        return
+    for verdict in verdicts:
+        item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
+        item.user_properties.append((SCORE_PROPERTY, (
+            f"{verdict.score:.3f} against threshold {verdict.threshold:g}: {verdict.outcome}")))
+        item.user_properties.append((VOTES_PROPERTY, votes_text(verdict)))
+        item.config.hook.pytest_llmjudge_verdict(item=item, verdict=verdict)
+
+
+def votes_text(verdict: Verdict) -> str:
+    """The votes in a few words: "4/5 YES", "P(YES) 0.873", or what a combined verdict
+    is made of."""
+    if verdict.parts:
+        passed = sum(p.passed and not p.unstable for p in verdict.parts)
+        return f"{passed}/{len(verdict.parts)} {verdict.part_kind}s passed"
+    if verdict.dry_run:
+        return "dry run: not judged"
+    if len(verdict.votes) == 1 and verdict.votes[0].p_yes is not None:
+        what = "expected rating" if verdict.scale else "P(YES)"
+        return f"{what} {verdict.votes[0].p_yes:.3f}"
+    return f"{verdict.yes_votes}/{verdict.polls} YES"

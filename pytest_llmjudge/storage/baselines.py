@@ -11,31 +11,24 @@ never a pass. One JSON file per test, so pytest-xdist workers never share a file
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ..errors import JudgeConfigError
 from .files import write_atomically
+from .snapshots import snapshot_path
 
 FORMAT = "pytest-llmjudge baselines"
 VERSION = 1
-DIRECTORY = "__llmjudge__"
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class BaselineFileError(JudgeConfigError):
     """A baseline file that cannot be read as one."""
 
 
-def baseline_path(item: pytest.Item) -> Path:
+def baseline_path(test_file: Path, nodeid: str, test_name: str) -> Path:
     """``<test dir>/__llmjudge__/baselines/<module>/<test>.json``."""
-    module = Path(item.path)
-    test = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else item.name
-    stem = _UNSAFE.sub("-", test.replace("::", ".")).strip("-")
-    return module.parent / DIRECTORY / "baselines" / module.stem / f"{stem}.json"
+    return snapshot_path(test_file, nodeid, test_name, "baselines", ".json")
 
 
 def read(path: Path) -> dict[str, str]:
@@ -77,34 +70,3 @@ def write(path: Path, nodeid: str, baselines: dict[str, str]) -> None:
         write_atomically(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     except OSError as err:
         raise JudgeConfigError(f"could not write baseline file {path} ({err})") from None
-
-
-class BaselineFixture:
-    """``baseline(name, output=None)``: the stored output named ``name`` for this test."""
-
-    def __init__(self, item: pytest.Item, update: bool) -> None:
-        self._item = item
-        self._update = update
-        self.path = baseline_path(item)
-
-    def __call__(self, name: str, output: str | None = None) -> str:
-        __tracebackhide__ = True
-        if not isinstance(name, str) or not name.strip():
-            raise JudgeConfigError(f"baseline(): the name must be a non-empty str, got {name!r}")
-        if self._update:
-            if not isinstance(output, str) or not output.strip():
-                raise JudgeConfigError(
-                    f"baseline({name!r}): --llmjudge-update-baselines records the output "
-                    "passed with it, and none was: call baseline(name, output)")
-            stored = read(self.path)
-            stored[name] = output
-            write(self.path, self._item.nodeid, stored)
-            return output
-        stored = read(self.path)
-        if name not in stored:
-            where = "in " + str(self.path) if self.path.exists() else f"({self.path} is missing)"
-            raise JudgeConfigError(
-                f"no baseline {name!r} recorded for {self._item.nodeid} {where}. Record it "
-                f"with pytest --llmjudge-update-baselines (the test must pass the output: "
-                f"baseline({name!r}, output)), review the file and commit it")
-        return stored[name]

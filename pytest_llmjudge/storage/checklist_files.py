@@ -1,31 +1,25 @@
-"""Generated checklists, frozen in reviewable text files beside the test (like snapshots).
+"""The checklist file format: generated checklists, frozen in reviewable text files
+beside the test (like snapshots), and the rule every list of items obeys.
 
 The judge writes the items for an instruction once; the file keeps them, and later
-runs judge against the file, so the bar cannot move under the test. The record mode
-decides when a file may be written (settings.RECORD_MODES); a missing file in mode
-``none`` (CI) is an error, never a silent regeneration. A file is plain text: a
-header, the instruction as a JSON string, and one ``- item`` per line. People may
-edit the items; anything the parser does not recognise is an error naming the line.
+runs judge against the file, so the bar cannot move under the test. When a file may
+be written is the record mode's rule (record_modes.written_file_rule). A file is plain
+text: a header, the instruction as a JSON string, and one ``- item`` per line. People
+may edit the items; anything the parser does not recognise is an error naming the line.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from ..errors import JudgeConfigError
-from ..judging.composite import Extra
-from ..session import JudgeSession
 from .files import write_atomically
+from .snapshots import snapshot_path
 
 HEADER = "# pytest-llmjudge checklist v1"
-DIRECTORY = "__llmjudge__"
-MAX_ITEMS = 8  # TICK checklists are short; more items mostly repeat each other
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -40,26 +34,51 @@ class ChecklistFile:
     written_by: str = ""
 
 
-@dataclass(frozen=True)
-class Frozen:
-    items: tuple[str, ...]
-    note: str  # where the items came from, for the failure message and the report
-    extra: Extra = field(default_factory=Extra)
+def parse_items(raw: object, where: str) -> tuple[str, ...]:
+    """Checklist items as the user wrote them: a non-empty list of distinct strings."""
+    if isinstance(raw, str):
+        raise JudgeConfigError(
+            f"{where}: the checklist is one string ({raw!r}); give a list of items, "
+            f"e.g. items=[{raw!r}]"
+        )
+    if not isinstance(raw, (list, tuple)):
+        raise JudgeConfigError(
+            f"{where}: the checklist must be a list of str items, got {type(raw).__name__}")
+    if not raw:
+        raise JudgeConfigError(
+            f"{where}: the checklist is empty; an empty checklist would pass anything. "
+            "Give at least one item, or instruction=... to have the judge write them")
+    seen: dict[str, int] = {}
+    items: list[str] = []
+    for number, item in enumerate(raw, 1):
+        if not isinstance(item, str):
+            raise JudgeConfigError(
+                f"{where}: checklist item {number} is a {type(item).__name__} ({item!r}); "
+                "every item must be a str, e.g. 'Mentions the order number'")
+        text = " ".join(item.split())
+        if not text:
+            raise JudgeConfigError(f"{where}: checklist item {number} is empty")
+        if text.casefold() in seen:
+            raise JudgeConfigError(
+                f"{where}: checklist item {number} repeats item {seen[text.casefold()]} "
+                f"({text!r}); a repeat would count twice. Remove it, or weight the item "
+                "with weights=[...]")
+        seen[text.casefold()] = number
+        items.append(text)
+    return tuple(items)
 
 
-def checklist_path(item: pytest.Item, name: object) -> Path:
+def checklist_path(test_file: Path, nodeid: str, test_name: str, name: object) -> Path:
     """``<test dir>/__llmjudge__/checklists/<module>/<test>[.<name>].checklist``: plain
     text, but not ``.txt``, which pytest's doctest plugin collects as ``test*.txt``."""
-    module = Path(item.path)
-    test = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else item.name
-    stem = _UNSAFE.sub("-", test.replace("::", ".")).strip("-")
+    suffix = ".checklist"
     if name is not None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise JudgeConfigError(
                 f"name={name!r} must be letters, digits, '_' or '-'; it becomes part of "
                 "the checklist's file name")
-        stem += f".{name}"
-    return module.parent / DIRECTORY / "checklists" / module.stem / f"{stem}.checklist"
+        suffix = f".{name}{suffix}"
+    return snapshot_path(test_file, nodeid, test_name, "checklists", suffix)
 
 
 def render(checklist: ChecklistFile) -> str:
@@ -77,8 +96,6 @@ def render(checklist: ChecklistFile) -> str:
 
 
 def parse(text: str, path: Path) -> ChecklistFile:
-    from ..assertions.checklist import parse_items
-
     def corrupt(number: int, why: str) -> CorruptChecklistError:
         return CorruptChecklistError(
             f"checklist file {path}, line {number}: {why}. Fix the file, or delete it and "
@@ -137,47 +154,3 @@ def write(path: Path, checklist: ChecklistFile) -> None:
         raise JudgeConfigError(
             f"could not write the generated checklist to {path} ({err}); make the directory "
             "writable, or set llmjudge_record_mode=off to judge without keeping it") from None
-
-
-def frozen_items(session: JudgeSession, item: pytest.Item | None, instruction: str,
-                 name: object, where: str) -> Frozen:
-    """The items for ``instruction``: from its file, or written by the judge, as the
-    record mode allows."""
-    if item is None:
-        raise JudgeConfigError(f"{where}: a generated checklist is kept beside its test; "
-                               "call it from a running test")
-    settings = session.settings
-    mode = settings.record_mode
-    path = checklist_path(item, name)
-    claimed = session.checklist_files.setdefault(str(path), instruction)
-    if claimed != instruction:
-        raise JudgeConfigError(
-            f"{where}: two generated checklists with different instructions in "
-            f"{item.nodeid} would share {path}; give each one a name=")
-    rewrite = settings.update_checklists or mode == "all"
-    if mode != "off" and not rewrite:
-        stored = read(path)
-        if stored is not None and stored.instruction == instruction:
-            return Frozen(stored.items, f"checklist from {path}")
-        if mode == "none" or (mode == "once" and stored is not None):
-            problem = ("there is no checklist file" if stored is None else
-                       "the checklist file was written for a different instruction")
-            raise JudgeConfigError(
-                f"{where}: {problem} {path} for {item.nodeid}, and record mode {mode!r} "
-                "does not let the judge write one. Run once with "
-                "--llmjudge-update-checklists, review the file and commit it")
-    from ..judging.written_lists import write_list
-
-    written = write_list(session.judge, "checklist", instruction, max_items=MAX_ITEMS,
-                         what="checklist items")
-    extra = Extra(written.prompt_tokens, written.completion_tokens, written.attempts,
-                  replayed=written.replayed, dry_run=written.dry_run)
-    if written.dry_run:  # a placeholder list: never written to a file for review
-        return Frozen(written.items, "checklist not written: dry run", extra)
-    if mode == "off" and not settings.update_checklists:
-        return Frozen(written.items, "checklist written by the judge for this run only "
-                                     "(record mode off)", extra)
-    write(path, ChecklistFile(instruction, written.items,
-                              f"{written.judge_id} {written.prompt_version}"))
-    return Frozen(written.items, f"checklist written by the judge to {path}; review it "
-                                 "and commit it", extra)

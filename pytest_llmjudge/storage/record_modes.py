@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from ..backends.base import ChoiceField, Completion, CompletionRequest, ReplySpec
-from ..config.options import Settings
+from ..config.settings import Settings
 from ..errors import JudgeError
 from .budget import Budget, BudgetSpentError, Totals
 
@@ -96,7 +96,7 @@ class Replayer:
                     self.totals.replayed += 1
                     self.used.add(key.digest)
                 return Answer(hit, replayed=True)
-        if self.mode == "none" or (self.mode == "once" and self._cassette_closed(cache, test)):
+        if not may_record(self.mode, self.mode == "once" and self._cassette_closed(cache, test)):
             raise CacheMissError(self._miss(cache, key, test))
         if self.settings.dry_run:
             with self._lock:
@@ -188,6 +188,29 @@ class Replayer:
         what = "; ".join(differences) or "nothing (recorded under another key version)"
         return (f"{head}. Nearest recorded key {entry.key.digest[:12]} (recorded by "
                 f"{entry.test}) differs in {what}. To {how}")
+
+
+def may_record(mode: str, recorded_before: bool) -> bool:
+    """Whether a call (or a judge-written file) the store does not hold may be made and
+    kept: never in mode none; in mode once, only where nothing was recorded before."""
+    return not (mode == "none" or (mode == "once" and recorded_before))
+
+
+@dataclass(frozen=True)
+class WrittenFileRule:
+    """How the record mode treats a file the judge writes once for review (a generated
+    checklist), the way it treats a recorded call."""
+
+    reuse: bool  # read the stored file and use it when it answers the same question
+    keep: bool  # write what the judge writes to the file
+
+
+def written_file_rule(mode: str, update: bool) -> WrittenFileRule:
+    """``update`` is the file's own update flag (--llmjudge-update-checklists for a
+    checklist): it rewrites whatever the mode. Mode all rewrites too; mode off neither
+    reads nor keeps unless updating."""
+    return WrittenFileRule(reuse=mode != "off" and not update and mode != "all",
+                           keep=mode != "off" or update)
 
 
 def placeholder(spec: ReplySpec) -> Completion:

@@ -16,15 +16,11 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from ...backends.base import Message
+
 _SECTION = re.compile(r"^### ([a-z ]+)\n", re.MULTILINE)  # e.g. "### scale question"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 REPLIES = "replies.v1"
-
-
-@dataclass(frozen=True)
-class Message:
-    role: str
-    content: str
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,115 @@
+"""The request each kind of judgment makes: its prompt task, its criterion and the
+texts it shows the judge. The assertions and the calibration run both build their
+requests here, so what is calibrated is exactly what is asserted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..config.thresholds import Threshold, parse_threshold
+from ..errors import JudgeConfigError
+from .policy import Policy
+from .reply_formats import SCALE_POINTS
+from .verdict import JudgeRequest
+
+GROUNDED_CRITERION = "Every claim in the response is supported by the context"
+CORRECT_REFERENCE = "The answer states the same facts as the reference answer"
+CORRECT_KNOWLEDGE = "The answer is factually correct"
+# The question the abstention prompt asks, one per direction (each judged on its own).
+ABSTAINS = "Does the answer abstain?"
+ANSWERS = "Does the answer give the information asked for, or a guess at it?"
+
+
+def make_request(output: object, criterion: object, threshold: Threshold | object | None,
+                 default_threshold: float = 0.5, *, task: str = "criterion",
+                 inputs: Sequence[tuple[str, str | None]] = (),
+                 policy: Policy | None = None, scale: object = None) -> JudgeRequest:
+    """Check the arguments of a judged assertion; bad ones are errors, never verdicts.
+
+    ``threshold`` is a resolved Threshold (config/thresholds.py), or a plain value
+    given by the caller, or None for ``default_threshold``."""
+    if not isinstance(output, str):
+        raise JudgeConfigError(
+            f"the output to judge must be a str, got {type(output).__name__}; "
+            "convert it (or pick the text field) before judging"
+        )
+    if not output.strip():
+        raise JudgeConfigError(
+            "the output to judge is empty; an empty reply cannot be graded. If an empty "
+            "reply is the bug you want to catch, assert it is non-empty first"
+        )
+    if not isinstance(criterion, str) or not criterion.strip():
+        raise JudgeConfigError(
+            f"the criterion must be a non-empty str, got {criterion!r}; "
+            "write what the output should do, e.g. 'The reply is polite'"
+        )
+    if not isinstance(threshold, Threshold):
+        threshold = (Threshold(default_threshold, "default") if threshold is None else
+                     Threshold(parse_threshold(threshold), "call"))
+    return JudgeRequest(output=output, criterion=criterion.strip(), threshold=threshold.value,
+                        task=task, inputs=tuple(inputs), policy=policy or Policy(),
+                        scale=_scale(scale, task),
+                        threshold_given=not threshold.yields_to_calibration)
+
+
+def _scale(raw: object, task: str) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw not in SCALE_POINTS:
+        raise JudgeConfigError(
+            f"scale={raw!r} is not a rating scale; use a whole number of points from "
+            f"{SCALE_POINTS.start} to {SCALE_POINTS.stop - 1}, e.g. scale=5, or leave it out "
+            "for a YES/NO judgment"
+        )
+    if task != "criterion":
+        raise JudgeConfigError(
+            f"scale= applies to assert_judged; {task} judgments are YES/NO questions")
+    return raw
+
+
+
+
+def judged(output: object, criterion: object, threshold: Threshold, policy: Policy,
+           scale: object = None) -> JudgeRequest:
+    """``assert_judged``: does the output meet the criterion (or rate it on a scale)?"""
+    return make_request(output, criterion, threshold, policy=policy, scale=scale)
+
+
+def grounded(answer: object, context: str, question: str | None, threshold: Threshold,
+             policy: Policy) -> JudgeRequest:
+    """``assert_grounded``, whole answer: is every claim supported by the context?"""
+    return make_request(answer, GROUNDED_CRITERION, threshold, task="grounded",
+                        inputs=[("context", context), ("question_text", question)],
+                        policy=policy)
+
+
+def correct(answer: object, question: str, reference: str | None, threshold: Threshold,
+            policy: Policy) -> JudgeRequest:
+    """``assert_correct``: against the reference when given, else world knowledge."""
+    return make_request(answer, CORRECT_REFERENCE if reference else CORRECT_KNOWLEDGE,
+                        threshold, task="correct",
+                        inputs=[("question_text", question), ("reference", reference)],
+                        policy=policy)
+
+
+def abstention(answer: object, question: str, context: str | None, criterion: str,
+               threshold: Threshold, policy: Policy) -> JudgeRequest:
+    """One side of ``assert_abstains``/``assert_not_abstains`` (``ABSTAINS`` or ``ANSWERS``)."""
+    return make_request(answer, criterion, threshold, task="abstention",
+                        inputs=[("question_text", question), ("context", context)],
+                        policy=policy)
+
+
+def checklist_item(output: object, item: object, instruction: str | None,
+                   threshold: Threshold, policy: Policy) -> JudgeRequest:
+    """One checklist item, asked of the output (with the instruction it answers)."""
+    return make_request(output, item, threshold, task="checklist",
+                        inputs=[("instruction", instruction)], policy=policy)
+
+
+def pairwise(candidate: object, criteria: object, instruction: str | None,
+             threshold: Threshold, policy: Policy) -> JudgeRequest:
+    """The candidate's side of a comparison; pairwise.compare adds the reference and
+    asks both orders."""
+    return make_request(candidate, criteria, threshold, task="pairwise",
+                        inputs=[("instruction", instruction)], policy=policy)
