@@ -7,11 +7,10 @@ import pytest
 from grounding_cases import BRIDGE, GROUNDING, KETTLE, LIBRARY
 
 from pytest_llmjudge.assertions.checklist import judge_items
-from pytest_llmjudge.assertions.judged import ABSTAINS, ANSWERS
 from pytest_llmjudge.judging import composite
 from pytest_llmjudge.judging.claims import GROUNDED_CRITERION, judge_grounded
 from pytest_llmjudge.judging.judge import Judge
-from pytest_llmjudge.judging.requests import make_request
+from pytest_llmjudge.judging.requests import ABSTAINS, ANSWERS, make_request
 from pytest_llmjudge.judging.verdict import Verdict
 
 ITEMS = ["Mentions the order number", "Offers a refund or a replacement",

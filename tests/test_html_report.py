@@ -21,6 +21,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from stubs import CACHE_STUB
 
+pytestmark = pytest.mark.plumbing
+
 TESTS = """
     import pytest
     from pytest_llmjudge import assert_judged, assert_checklist

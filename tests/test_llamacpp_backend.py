@@ -13,6 +13,8 @@ from pytest_llmjudge.backends.models import resolve
 from pytest_llmjudge.judging.prompts import load, untrusted_tag
 from pytest_llmjudge.judging.reply_formats import VERDICT_REPLY, parse_reply
 
+pytestmark = pytest.mark.mechanics
+
 MECHANICS_MODEL = "smollm2-135m"
 
 

@@ -12,6 +12,8 @@ from pytest_llmjudge.backends import models
 from pytest_llmjudge.backends.models import PACKAGED, HubModel, PackagedModel, resolve
 from pytest_llmjudge.errors import ModelNotFoundError
 
+pytestmark = pytest.mark.mechanics
+
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

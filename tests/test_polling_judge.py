@@ -14,6 +14,8 @@ from pytest_llmjudge.judging.policy import Policy
 from pytest_llmjudge.judging.requests import make_request
 from pytest_llmjudge.judging.verdict import Verdict, Vote
 
+pytestmark = pytest.mark.mechanics
+
 MECHANICS_MODEL = "smollm2-135m"
 CONTEXT = "The Larkspur Library opens at 9am on weekdays and at 10am on Saturdays."
 
