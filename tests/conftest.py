@@ -8,6 +8,7 @@ Every test belongs to one tier, a registered marker, so each tier runs alone
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -79,10 +80,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     session of unit or plumbing tests never does."""
     if not any(tier(item) in NEEDS_MODELS for item in session.items):
         return
-    import llama_cpp.llama_chat_format
-    import llama_cpp.llama_grammar  # noqa: F401
-
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-list download
+    for name in ("llama_cpp.llama_chat_format", "llama_cpp.llama_grammar", "litellm"):
+        importlib.import_module(name)
 
 
 @pytest.fixture(scope="session")

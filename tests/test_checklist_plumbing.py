@@ -10,51 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ASYNCIO_INI
-
-STUB = """
-    import json, threading, time
-    from pytest_llmjudge.backends.base import Completion
-
-    PASSING = {passing!r}   # checklist items the stub answers YES
-    WRITTEN = {written!r}   # what the stub writes when asked for a list
-    CALLS = []
-    FLIGHT = {{"now": 0, "max": 0}}
-    LOCK = threading.Lock()
-
-    class KeywordBackend:
-        judge_id = "stub:keyword"
-        model_name = "stub"
-        supports_logprobs = True
-
-        def complete(self, request):
-            CALLS.append(request)
-            with LOCK:
-                FLIGHT["now"] += 1
-                FLIGHT["max"] = max(FLIGHT["max"], FLIGHT["now"])
-            time.sleep({delay!r})
-            with LOCK:
-                FLIGHT["now"] -= 1
-            if request.reply.fields[0].name == "items":
-                return Completion(json.dumps({{"items": WRITTEN}}), {{}}, 10, 5)
-            user = request.messages[-1].content
-            item = user.split("Checklist item: ", 1)[1].split("\\n", 1)[0]
-            answer = "YES" if item in PASSING else "NO"
-            p = 0.9 if answer == "YES" else 0.2
-            text = json.dumps({{"answer": answer, "reason": f"stub says {{answer}} to {{item}}"}})
-            return Completion(text, {{"answer": {{"YES": p, "NO": 1 - p}}}}, 10, 5)
-
-        def close(self):
-            pass
-
-    def pytest_llmjudge_make_backend(settings):
-        return KeywordBackend()
-
-    def pytest_terminal_summary(terminalreporter):
-        lists = sum(1 for c in CALLS if c.reply.fields[0].name == "items")
-        terminalreporter.write_line(
-            f"stub calls: {{len(CALLS)}}, lists written: {{lists}}, most in flight: "
-            f"{{FLIGHT['max']}}")
-"""
+from stub_backend import stub_conftest
 
 ITEMS = ["Mentions the order number", "Offers a refund or a replacement",
          "Does not promise a delivery date"]
@@ -63,9 +19,9 @@ ITEMS = ["Mentions the order number", "Offers a refund or a replacement",
 def _project(pytester: pytest.Pytester, test: str, passing: list[str] | None = None,
              written: list[str] | None = None, delay: float = 0.0) -> None:
     pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
-    pytester.makeconftest(STUB.format(passing=passing if passing is not None else ITEMS[:2],
-                                      written=written if written is not None else ITEMS,
-                                      delay=delay))
+    pytester.makeconftest(stub_conftest(
+        "checklist", passing=passing if passing is not None else ITEMS[:2],
+        written=written if written is not None else ITEMS, delay=delay))
     pytester.makepyfile(test_reply=test)
 
 
@@ -93,7 +49,7 @@ def test_a_failing_item_fails_the_checklist_with_a_table(pytester: pytest.Pytest
         "E *       reason: stub says YES to Mentions the order number",
         "E *  3. FAIL     P(YES)=0.20    Does not promise a delivery date",
         "E *       reason: stub says NO to Does not promise a delivery date",
-        "stub calls: 3, *",
+        "stub calls: 3",
     ])
 
 
@@ -126,10 +82,10 @@ def test_the_helper_judges_items_concurrently_where_the_backend_allows(
     """, passing=items, delay=0.2)
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["stub calls: 6, lists written: 0, most in flight: 4"])
+    result.stdout.fnmatch_lines(["stub calls: 6", "stub lists written: 0, most in flight: 4"])
     # Uncached, or the second run would replay the first run's calls.
     result = pytester.runpytest("--llmjudge-concurrency=1", "--llmjudge-record-mode=off")
-    result.stdout.fnmatch_lines(["stub calls: 6, lists written: 0, most in flight: 1"])
+    result.stdout.fnmatch_lines(["stub calls: 6", "stub lists written: 0, most in flight: 1"])
 
 
 def test_the_report_carries_the_checklist_and_its_items(pytester: pytest.Pytester) -> None:
@@ -170,7 +126,7 @@ def test_a_bad_marker_errors_at_setup_naming_the_test(pytester: pytest.Pytester,
     result.stdout.fnmatch_lines(["*ERROR at setup of test_reply*",
                                  f"JudgeConfigError: @pytest.mark.llmjudge_checklist on "
                                  f"test_reply.py::test_reply: {message}"])
-    result.stdout.fnmatch_lines(["stub calls: 0, *"])
+    result.stdout.fnmatch_lines(["stub calls: 0"])
 
 
 def test_a_marker_without_the_fixture_errors_at_setup(pytester: pytest.Pytester) -> None:
@@ -242,7 +198,7 @@ def test_bad_helper_arguments_error_before_any_call(pytester: pytest.Pytester, c
     """)
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"E   {message}", "stub calls: 0, *"])
+    result.stdout.fnmatch_lines([f"E   {message}", "stub calls: 0"])
 
 
 GENERATED = """
@@ -265,7 +221,7 @@ def test_a_generated_checklist_is_written_once_and_reused(pytester: pytest.Pytes
     first = pytester.runpytest("-s")
     first.assert_outcomes(passed=1)
     first.stdout.fnmatch_lines(["*checklist written by the judge to *test_reply.checklist; review "
-                                "it and commit it*", "stub calls: 4, lists written: 1, *"])
+                                "it and commit it*", "stub calls: 4", "stub lists written: 1, *"])
     text = _checklist_file(pytester).read_text()
     assert text.startswith("# pytest-llmjudge checklist v1\n")
     assert f"instruction: {json.dumps(INSTRUCTION)}\n" in text
@@ -276,12 +232,12 @@ def test_a_generated_checklist_is_written_once_and_reused(pytester: pytest.Pytes
     second = pytester.runpytest("-s")
     second.assert_outcomes(passed=1)
     second.stdout.fnmatch_lines(["*checklist from *test_reply.checklist*",
-                                 "stub calls: 1, lists written: 0, *"])
+                                 "stub calls: 1", "stub lists written: 0, *"])
     # The flag has the judge write it again, whatever the record mode: in mode none,
     # from the judge's recorded reply (same judge, same prompt, same list).
     third = pytester.runpytest("--llmjudge-record-mode=none", "--llmjudge-update-checklists")
     third.assert_outcomes(passed=1)
-    third.stdout.fnmatch_lines(["stub calls: 0, lists written: 0, *",
+    third.stdout.fnmatch_lines(["stub calls: 0", "stub lists written: 0, *",
                                 "judge calls: 0 made, 4 replayed from the cache*"])
     assert "Says sorry" not in _checklist_file(pytester).read_text()
 
@@ -293,7 +249,7 @@ def test_a_missing_file_in_record_mode_none_is_an_error(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines([
         "E   *there is no checklist file *test_reply.checklist for test_reply.py::test_reply, and "
         "record mode 'none' does not let the judge write one. Run once with "
-        "--llmjudge-update-checklists*", "stub calls: 0, *"])
+        "--llmjudge-update-checklists*", "stub calls: 0"])
     assert not _checklist_file(pytester).exists()
 
 
@@ -343,7 +299,7 @@ def test_a_corrupt_checklist_file_is_an_error_naming_the_line(
         path.write_text(content)
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"E   *{message}", "stub calls: 0, *"])
+    result.stdout.fnmatch_lines([f"E   *{message}", "stub calls: 0"])
 
 
 @pytest.mark.parametrize("written", [[], ["  ", "\n"]])
@@ -396,5 +352,5 @@ def test_a_bad_output_errors_before_the_judge_writes_a_checklist(
     """)
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["E   *the output to judge is empty*", "stub calls: 0, *"])
+    result.stdout.fnmatch_lines(["E   *the output to judge is empty*", "stub calls: 0"])
     assert not _checklist_file(pytester).exists()

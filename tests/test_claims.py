@@ -8,6 +8,7 @@ import ast
 
 import pytest
 from conftest import ASYNCIO_INI
+from stub_backend import stub_conftest
 
 from pytest_llmjudge.errors import JudgeConfigError
 from pytest_llmjudge.judging import composite
@@ -86,48 +87,13 @@ def test_a_checklist_scores_the_weighted_share_of_passed_items() -> None:
                              latency_s=0).outcome == "PASS"
 
 
-STUB = """
-    import json, re
-    from pytest_llmjudge.backends.base import Completion
-
-    CALLS = []
-    UNSUPPORTED = ("fee", "invented")
-
-    class KeywordBackend:
-        judge_id = "stub:claims"
-        model_name = "stub"
-        supports_logprobs = True
-
-        def complete(self, request):
-            user = request.messages[-1].content
-            CALLS.append(user)
-            if request.reply.fields[0].name == "items":
-                return Completion(json.dumps({{"items": {written!r}}}), {{}}, 10, 5)
-            claim = re.search(r"<(?:claim|response)_\\w+>\\n(.*)\\n</", user).group(1)
-            context = re.search(r"<context_\\w+>\\n(.*)\\n</", user).group(1)
-            ok = not any(w in claim for w in UNSUPPORTED) or claim == context
-            answer = "YES" if ok else "NO"
-            p = 0.9 if ok else 0.1
-            text = json.dumps({{"answer": answer, "reason": f"checked {{json.loads(claim)}}"}})
-            return Completion(text, {{"answer": {{"YES": p, "NO": 1 - p}}}}, 10, 5)
-
-        def close(self):
-            pass
-
-    def pytest_llmjudge_make_backend(settings):
-        return KeywordBackend()
-
-    def pytest_terminal_summary(terminalreporter):
-        kinds = ["claim" if "<claim_" in c else "list" if "List the" in c else "whole"
-                 for c in CALLS]
-        terminalreporter.write_line(f"stub calls: {{kinds}}")
-"""
 CONTEXT = "The library opens at 9am. Members borrow up to 12 books."
 
 
 def _project(pytester: pytest.Pytester, call: str, written: list[str] | None = None) -> None:
     pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
-    pytester.makeconftest(STUB.format(written=written or []))
+    pytester.makeconftest(stub_conftest("claims", written=written or [],
+                                        unsupported=["fee", "invented"]))
     pytester.makepyfile(f"""
         from pytest_llmjudge import assert_grounded
 
@@ -149,7 +115,7 @@ def test_a_failure_lists_the_unsupported_sentence_first(pytester: pytest.Pyteste
         "E *       reason: checked A late fee is 50 cents.",
         "E *  1. PASS     P(YES)=0.90    It opens at 9am.",
         "E *  3. PASS     P(YES)=0.90    Members borrow 12 books.",
-        "stub calls: ['claim', 'claim', 'claim']",
+        "stub kinds: ['claim', 'claim', 'claim']",
     ])
 
 
@@ -157,7 +123,7 @@ def test_a_one_sentence_answer_is_judged_whole(pytester: pytest.Pytester) -> Non
     _project(pytester, f"assert_grounded('It opens at 9am.', context={CONTEXT!r})")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["stub calls: ['whole']"])
+    result.stdout.fnmatch_lines(["stub kinds: ['whole']"])
 
 
 def test_claims_off_judges_the_whole_answer(pytester: pytest.Pytester) -> None:
@@ -165,7 +131,7 @@ def test_claims_off_judges_the_whole_answer(pytester: pytest.Pytester) -> None:
                        f"context={CONTEXT!r}, claims='off')")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["stub calls: ['whole']"])
+    result.stdout.fnmatch_lines(["stub kinds: ['whole']"])
 
 
 def test_atomic_claims_the_answer_does_not_state_are_dropped(
@@ -184,8 +150,8 @@ def test_atomic_claims_the_answer_does_not_state_are_dropped(
         "has an invented cafe.'*"])
     # The list, three checks against the answer, then the whole answer and the two kept
     # claims (concurrently, so in any order).
-    calls = next(line for line in result.stdout.lines if line.startswith("stub calls"))
-    assert sorted(ast.literal_eval(calls.removeprefix("stub calls: "))) == [
+    calls = next(line for line in result.stdout.lines if line.startswith("stub kinds"))
+    assert sorted(ast.literal_eval(calls.removeprefix("stub kinds: "))) == [
         "claim", "claim", "claim", "claim", "claim", "list", "whole"]
 
 
@@ -194,4 +160,4 @@ def test_a_bad_claims_value_errors_before_any_call(pytester: pytest.Pytester) ->
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["E   *assert_grounded(): claims='words' is not a way to "
-                                 "split an answer*", "stub calls: []"])
+                                 "split an answer*", "stub calls: 0"])

@@ -13,46 +13,12 @@ from pathlib import Path
 
 import pytest
 from conftest import ASYNCIO_INI
-
-STUB = """
-    import json, re
-    from pytest_llmjudge.backends.base import Completion
-
-    POSITION = {position!r}  # True: a judge that always prefers the first response shown
-    CALLS = []
-
-    class PairBackend:
-        judge_id = "stub:pair"
-        model_name = "stub"
-        supports_logprobs = True
-
-        def complete(self, request):
-            user = request.messages[-1].content
-            a = json.loads(re.search(r"<response_A_\\w+>\\n(.*)\\n</", user).group(1))
-            b = json.loads(re.search(r"<response_B_\\w+>\\n(.*)\\n</", user).group(1))
-            CALLS.append((a, b))
-            if POSITION:
-                p_a = 0.8
-            else:
-                p_a = 0.5 + 0.1 * (a.count("+") - b.count("+"))
-            answer = "A" if p_a >= 0.5 else "B"
-            text = json.dumps({{"answer": answer, "reason": f"{{answer}} has more plus"}})
-            return Completion(text, {{"answer": {{"A": p_a, "B": 1 - p_a}}}}, 10, 5)
-
-        def close(self):
-            pass
-
-    def pytest_llmjudge_make_backend(settings):
-        return PairBackend()
-
-    def pytest_terminal_summary(terminalreporter):
-        terminalreporter.write_line(f"stub calls: {{CALLS}}")
-"""
+from stub_backend import stub_conftest
 
 
 def _project(pytester: pytest.Pytester, body: str, position: bool = False) -> None:
     pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
-    pytester.makeconftest(STUB.format(position=position))
+    pytester.makeconftest(stub_conftest("pairwise", position=position))
     pytester.makepyfile(test_gate=body)
 
 
@@ -73,8 +39,8 @@ def test_a_better_candidate_wins_in_both_orders(pytester: pytest.Pytester) -> No
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
     # Both orders were asked (concurrently, so in either order): candidate as A and as B.
-    calls = next(line for line in result.stdout.lines if line.startswith("stub calls"))
-    assert sorted(ast.literal_eval(calls.removeprefix("stub calls: "))) == [("new ++", "old"),
+    calls = next(line for line in result.stdout.lines if line.startswith("stub pairs"))
+    assert sorted(ast.literal_eval(calls.removeprefix("stub pairs: "))) == [("new ++", "old"),
                                                                  ("old", "new ++")]
 
 
@@ -131,7 +97,7 @@ def test_identical_outputs_tie_without_calling_the_judge(pytester: pytest.Pytest
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["E *identical outputs: a tie, decided without calling the "
-                                 "judge", "stub calls: []"])
+                                 "judge", "stub calls: 0"])
 
 
 @pytest.mark.parametrize(("call", "message"), [
@@ -157,7 +123,7 @@ def test_bad_comparisons_error_before_any_call(pytester: pytest.Pytester, call: 
     """)
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"E   *{message}", "stub calls: []"])
+    result.stdout.fnmatch_lines([f"E   *{message}", "stub calls: 0"])
 
 
 def test_a_clear_win_can_be_demanded(pytester: pytest.Pytester) -> None:
@@ -194,8 +160,8 @@ def test_rank_orders_outputs_by_debiased_comparisons(pytester: pytest.Pytester) 
     # Outputs 1 and 3 are the same text, so of those 10 judgments 6 are distinct; a
     # repeat replays from the cache unless its twin is still in flight (pairs run
     # concurrently), so every distinct one is made, and each is made or replayed.
-    calls = next(line for line in result.stdout.lines if line.startswith("stub calls"))
-    assert len(set(ast.literal_eval(calls.removeprefix("stub calls: ")))) == 6
+    calls = next(line for line in result.stdout.lines if line.startswith("stub pairs"))
+    assert len(set(ast.literal_eval(calls.removeprefix("stub pairs: ")))) == 6
     summary = next(line for line in result.stdout.lines if line.startswith("judge calls:"))
     made, replayed = map(int, re.findall(r"(\d+) (?:made|replayed)", summary))
     assert made + replayed == 10 and made >= 6
@@ -243,7 +209,7 @@ def test_baselines_are_recorded_then_gate_later_runs(pytester: pytest.Pytester) 
     _project(pytester, GATED.format(output="answer ++"))
     recorded = pytester.runpytest("--llmjudge-update-baselines")
     recorded.assert_outcomes(passed=1)
-    recorded.stdout.fnmatch_lines(["stub calls: []"])  # identical to itself: no judge call
+    recorded.stdout.fnmatch_lines(["stub calls: 0"])  # identical to itself: no judge call
     stored = json.loads(_baseline_file(pytester).read_text())
     assert stored == {"format": "pytest-llmjudge baselines", "version": 1,
                       "test": "test_gate.py::test_gate",

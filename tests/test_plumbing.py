@@ -12,39 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-STUB_CONFTEST = """
-    from pytest_llmjudge.backends.base import Completion
-
-    CALLS = []
-
-    class StubBackend:
-        judge_id = "stub:fixed"
-        model_name = "stub"
-        supports_logprobs = True
-
-        def __init__(self, text, probs=None):
-            self.text, self.probs = text, probs
-
-        def complete(self, request):
-            CALLS.append(request)
-            choice = {{"answer": self.probs}} if self.probs else {{}}
-            return Completion(self.text, choice, prompt_tokens=10, completion_tokens=5)
-
-        def close(self):
-            pass
-
-    def pytest_llmjudge_make_backend(settings):
-        return StubBackend({text!r}, {probs!r})
-
-    def pytest_terminal_summary(terminalreporter):
-        temps = [(r.temperature, r.choice_temperature) for r in CALLS]
-        terminalreporter.write_line(f"stub calls: {{len(CALLS)}} {{temps}}")
-"""
+from stub_backend import stub_conftest
 
 
 def _stub(pytester: pytest.Pytester, text: str, probs: dict[str, float] | None = None) -> None:
-    pytester.makeconftest(STUB_CONFTEST.format(text=text, probs=probs))
+    pytester.makeconftest(stub_conftest("fixed", text=text, probs=probs))
     pytester.makepyfile("""
         from pytest_llmjudge import assert_judged
 
@@ -70,7 +42,8 @@ def test_unfit_reply_errors_after_bounded_retries(
     result.stdout.fnmatch_lines([
         "E   *JudgeReplyError: *" + message.lstrip("*"),
         # First try deterministic; retries sample the text, never the answer.
-        "stub calls: 3 [(0.0, 0.0), (0.7, 0.0), (0.7, 0.0)]",
+        "stub calls: 3",
+        "stub temperatures: [(0.0, 0.0), (0.7, 0.0), (0.7, 0.0)]",
     ])
 
 

@@ -11,48 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
-STUB = """
-    import json
-    from pytest_llmjudge.backends.base import Completion
-    from pytest_llmjudge.judging.policy import poll_seed
-
-    VOTES = {votes!r}
-    CALLS = []
-    POLL_OF_SEED = {{poll_seed(0, i): i for i in range(len(VOTES))}}
-
-    class ScriptedBackend:
-        judge_id = "stub:scripted"
-        model_name = "stub"
-        supports_logprobs = {probs!r}
-
-        def complete(self, request):
-            CALLS.append(request)
-            if request.reply.fields[0].name == "reasoning":
-                poll = POLL_OF_SEED[request.seed]
-                answer = "YES" if VOTES[poll] == "Y" else "NO"
-                text = json.dumps({{"reasoning": f"poll {{poll + 1}} thinks {{answer}}",
-                                    "answer": answer}})
-            else:
-                answer = "YES" if VOTES[0] == "Y" else "NO"
-                text = json.dumps({{"answer": answer, "reason": "direct"}})
-            p_yes = 0.8 if answer == "YES" else 0.3
-            probs = {{"answer": {{"YES": p_yes, "NO": 1 - p_yes}}}} if {probs!r} else {{}}
-            return Completion(text, probs, prompt_tokens=10, completion_tokens=5)
-
-        def close(self):
-            pass
-
-    def pytest_llmjudge_make_backend(settings):
-        return ScriptedBackend()
-
-    def pytest_terminal_summary(terminalreporter):
-        terminalreporter.write_line(f"stub calls: {{len(CALLS)}}")
-"""
+from stub_backend import stub_conftest
 
 
 def _project(pytester: pytest.Pytester, votes: str, test: str, probs: bool = False) -> None:
-    pytester.makeconftest(STUB.format(votes=votes, probs=probs))
+    pytester.makeconftest(stub_conftest("votes", votes=votes, logprobs=probs))
     pytester.makepyfile(test)
 
 

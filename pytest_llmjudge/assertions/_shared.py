@@ -30,6 +30,10 @@ class JudgeAssertionError(AssertionError):
         super().__init__("\n".join(explain(verdict)))
 
 
+# Failures print the class by its public name, not this private module's.
+JudgeAssertionError.__module__ = "pytest_llmjudge"
+
+
 class plain_judge_errors:
     """``with plain_judge_errors():`` re-raises a JudgeError without the plugin's inner
     frames: the user needs the message and the line of their test, not llama.cpp
