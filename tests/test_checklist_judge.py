@@ -60,14 +60,20 @@ def test_the_marker_and_fixture_judge_a_real_reply(judged: pytest.Pytester) -> N
             judge_checklist({REPLY!r})
     """)
     result = judged.runpytest("--llmjudge-report=report.json")
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 1, outcomes
     import json
 
     (verdict,) = json.loads((judged.path / "report.json").read_text())["tests"][0]["verdicts"]
     assert [p["criterion"] for p in verdict["parts"]] == ITEMS
-    if outcomes.get("failed"):
-        result.stdout.fnmatch_lines(["E   *checklist: * of 3 items passed; failed*"])
+    # The 135M model's answer to each item cannot be pinned. What can: the score is the
+    # share of items that passed, and the test's outcome is the verdict's.
+    passed = sum(p["passed"] and not p["unstable"] for p in verdict["parts"])
+    assert verdict["score"] == pytest.approx(passed / 3)
+    assert verdict["passed"] == (passed / 3 >= 0.3)
+    if verdict["passed"]:
+        result.assert_outcomes(passed=1)
+    else:
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines([f"E   *checklist: {passed} of 3 items passed; failed*"])
 
 
 def test_claims_and_abstention_run_end_to_end(judged: pytest.Pytester) -> None:
