@@ -242,6 +242,46 @@ def test_a_corrupt_calibration_file_errors_the_judged_tests(project: pytest.Pyte
                                  "*llmjudge-calibration.json (*); fit it again with*"])
 
 
+def test_the_threshold_order_puts_the_calibration_file_between_cli_and_ini(
+    project: pytest.Pytester,
+) -> None:
+    # The stub scores "a fine reply" 0.2; the file's fitted threshold is 0.0 (it passes).
+    project.runpytest("--llmjudge-calibrate=labels.jsonl", "--llmjudge-calibrate-"
+                      "target=tpr=1.0", "--llmjudge-update-calibration")
+    project.runpytest().assert_outcomes(passed=1)  # calibration beats the default
+    cli = project.runpytest("--llmjudge-threshold=0.5")
+    cli.assert_outcomes(failed=1)  # the command line beats the committed file
+    cli.stdout.fnmatch_lines(["E   *score 0.200 < threshold 0.50*"])
+    project.makeini("[pytest]\nllmjudge_threshold = 0.5\n"
+                    "asyncio_default_fixture_loop_scope = function\n")
+    project.runpytest().assert_outcomes(passed=1)  # the file beats the ini file
+    marked = TESTS.replace("    def test_fine", "    import pytest\n\n"
+                           "    @pytest.mark.llmjudge(threshold=0.5)\n    def test_fine")
+    project.makepyfile(test_app=marked)
+    project.runpytest().assert_outcomes(failed=1)  # and a marker beats the file
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"threshold": "0.7"}, "entry 1 has threshold='0.7', not a float"),
+    ({"threshold": 7}, "entry 1 has threshold=7, outside 0..1"),
+    ({"threshold": True}, "entry 1 has threshold=True, not a float"),
+    ({"n": 0}, "entry 1 was fitted on n=0 labels"),
+    ({"extra": 1}, "entry 1 has missing fields [[][]] or unknown fields [[]'extra'[]]"),
+])
+def test_a_hand_edited_calibration_entry_is_checked(
+    project: pytest.Pytester, entry: dict[str, object], message: str,
+) -> None:
+    project.runpytest("--llmjudge-calibrate=labels.jsonl", "--llmjudge-update-calibration")
+    path = project.path / "llmjudge-calibration.json"
+    document = json.loads(path.read_text())
+    document["entries"][0].update(entry)
+    path.write_text(json.dumps(document))
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*CalibrationFileError: *llmjudge-calibration.json: "
+                                 f"{message}; fix it, or fit the file again*"])
+
+
 def test_a_bad_labels_file_is_an_error_naming_the_line(project: pytest.Pytester) -> None:
     (project.path / "labels.jsonl").write_text(
         '{"kind": "judged", "output": "x", "criteria": "c", "label": 1}\n{"kind": "judged"}\n')

@@ -44,6 +44,31 @@ def test_a_better_candidate_wins_in_both_orders(pytester: pytest.Pytester) -> No
                                                                  ("old", "new ++")]
 
 
+def test_a_marker_threshold_applies_to_assert_better_and_not_to_assert_not_worse(
+    pytester: pytest.Pytester,
+) -> None:
+    # P(candidate better) is 0.7 here: below the marked 0.75, so assert_better fails;
+    # assert_not_worse has no threshold and passes on BETTER.
+    _project(pytester, HEADER + """
+        pytestmark = pytest.mark.llmjudge(threshold=0.75)
+
+        def test_better():
+            assert_better("new ++", "old", criteria="Helpful")
+
+        def test_not_worse():
+            assert_not_worse("new ++", "old", criteria="Helpful")
+
+        @pytest.mark.llmjudge(threshold=0.4)
+        def test_bar_below_even():
+            assert_better("new ++", "old", criteria="Helpful")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["E   *P(candidate better) 0.700, threshold 0.75*"])
+    result.stdout.fnmatch_lines(["E   *JudgeConfigError: assert_better(): threshold=0.4 "
+                                 "would call a tie or a loss better*"])
+
+
 def test_a_worse_candidate_fails_and_shows_both_orders(pytester: pytest.Pytester) -> None:
     _project(pytester, HEADER + """
         def test_gate():

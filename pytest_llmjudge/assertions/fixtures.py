@@ -122,6 +122,7 @@ class JudgeFixture:
     def assert_judged(self, output: object, criteria: str, *,
                       threshold: float | None = None, scale: int | None = None,
                       **policy: Any) -> Verdict:
+        """``assert_judged`` on this judge (the same keywords)."""
         __tracebackhide__ = True
         return judge_and_conclude("judge.assert_judged()", output, criteria, threshold,
                                   policy, context=(self._session, self._item), scale=scale)

@@ -10,6 +10,7 @@ change can never inherit a threshold fitted for something else.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -57,10 +58,41 @@ def read(path: Path) -> list[Entry]:
         raise CalibrationFileError(
             f"{path} is calibration file version {data.get('version')!r}; this version of "
             f"pytest-llmjudge reads version {VERSION}: fit it again")
-    try:
-        return [Entry(**entry) for entry in data["entries"]]
-    except (KeyError, TypeError) as err:
-        raise CalibrationFileError(f"{path}: a malformed entry ({err}); fit it again") from None
+    entries = data.get("entries")
+    if not isinstance(entries, list):
+        raise CalibrationFileError(f'{path}: "entries" is not a list; fit it again')
+    return [_entry(path, number, raw) for number, raw in enumerate(entries, 1)]
+
+
+# Each field's type, checked before an entry is used: a threshold of "0.7" or 7 from a
+# hand edit must stop the run, not pass every test.
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "judge": (str,), "prompt": (str,), "kind": (str,), "threshold": (int, float),
+    "fitted_on": (str,), "n": (int,), "objective": (str,), "balanced_accuracy": (int, float)}
+
+
+def _entry(path: Path, number: int, raw: object) -> Entry:
+    def malformed(why: str) -> CalibrationFileError:
+        return CalibrationFileError(
+            f"{path}: entry {number} {why}; fix it, or fit the file again with "
+            "--llmjudge-calibrate=LABELS --llmjudge-update-calibration")
+
+    if not isinstance(raw, dict):
+        raise malformed("is not an object")
+    missing = sorted(set(_FIELDS) - set(raw))
+    unknown = sorted(set(raw) - set(_FIELDS))
+    if missing or unknown:
+        raise malformed(f"has missing fields {missing} or unknown fields {unknown}")
+    for name, kinds in _FIELDS.items():
+        value = raw[name]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise malformed(f"has {name}={value!r}, not a {kinds[-1].__name__}")
+    for name in ("threshold", "balanced_accuracy"):
+        if not math.isfinite(raw[name]) or not 0.0 <= raw[name] <= 1.0:
+            raise malformed(f"has {name}={raw[name]!r}, outside 0..1")
+    if raw["n"] < 1:
+        raise malformed(f"was fitted on n={raw['n']} labels")
+    return Entry(**raw)
 
 
 def write(path: Path, entries: Sequence[Entry]) -> Path:

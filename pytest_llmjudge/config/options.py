@@ -255,8 +255,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("html", _optional_path, "",
            "write a self-contained HTML report of every verdict to this path"),
     Option("calibration_file", _optional_path, "llmjudge-calibration.json",
-           "fitted thresholds, relative to the rootdir, applied where a test gives none "
-           "(default llmjudge-calibration.json; used when it exists)"),
+           "fitted thresholds, relative to the rootdir, applied where neither the test nor "
+           "the command line gives one (default llmjudge-calibration.json; used when it "
+           "exists)"),
     Option("calibrate", _optional_path, "",
            "labelled examples (JSON Lines) to measure the judge on: AUROC, accuracy, "
            "kappa, ECE and a fitted threshold, reported as one more test"),
