@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pytest_llmjudge.config.thresholds import ORDER, Threshold, resolve
@@ -32,7 +34,7 @@ def test_the_order_is_written_down_once() -> None:
 def test_a_bad_call_or_marker_threshold_is_an_error(bad: object) -> None:
     with pytest.raises(JudgeConfigError, match="threshold"):
         resolve(bad, None, 0.5)
-    with pytest.raises(JudgeConfigError, match="@pytest.mark.llmjudge threshold"):
+    with pytest.raises(JudgeConfigError, match=re.escape("@pytest.mark.llmjudge threshold")):
         resolve(None, bad, 0.5)
 
 
