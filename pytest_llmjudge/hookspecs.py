@@ -21,7 +21,8 @@ def pytest_llmjudge_make_backend(settings: Settings) -> Backend | None:
     """Create the judge backend for this session; the first non-None result wins.
 
     Called once, lazily, when the first judged assertion runs. The built-in
-    implementation handles ``llmjudge_backend = llamacpp``. Example conftest.py::
+    implementation handles ``llmjudge_backend = llamacpp`` and ``litellm``, from
+    ``settings.backend_config()``. Example conftest.py::
 
         def pytest_llmjudge_make_backend(settings):
             if settings.backend == "llamacpp" and settings.model == "my-remote":

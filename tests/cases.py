@@ -1,6 +1,7 @@
 """Hand-written judging cases whose verdict is clear to any careful reader.
 
-Used by the quality test (tests/test_quality.py) and by benchmarks/judge_speed.py.
+Used by the quality test (tests/test_quality.py) and by benchmarks/judge_overhead.py,
+benchmarks/criterion_prompts.py and benchmarks/remote.py.
 They are the project's own cases, not taken from any data set.
 """
 
