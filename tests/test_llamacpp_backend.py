@@ -76,7 +76,7 @@ def test_prompt_version_tracks_the_file_content() -> None:
     from importlib import resources
 
     def digest(name: str) -> str:
-        raw = resources.files("pytest_llmjudge").joinpath("prompts", name).read_bytes()
+        raw = resources.files("pytest_llmjudge.judging.prompts").joinpath(name).read_bytes()
         return hashlib.sha256(raw).hexdigest()[:10]
 
     # Both files a rendered prompt comes from, and the reply mode, are in its version.
