@@ -5,7 +5,7 @@ Sets: the project's own hand-written cases (tests/cases.py), HaluEval QA items
 consistent with the source?), phrased as criteria, read from ../shared/data.
 
     python benchmarks/criterion_prompts.py --model qwen2.5-coder-1.5b \
-        --prompt pytest_llmjudge/prompts/criterion.v1.txt other.txt --items 30 \
+        --prompt pytest_llmjudge/judging/prompts/criterion.v1.txt other.txt --items 30 \
         --sets cases halueval
 """
 

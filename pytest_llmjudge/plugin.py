@@ -19,11 +19,11 @@ from .assertions.fixtures import BaselineFixture, ChecklistFixture, JudgeFixture
 from .config.settings import Settings
 from .config.sources import add_options, resolve
 from .errors import JudgeConfigError, JudgeError
-from .reporting.collector import Recorder, run_id
+from .reporting.collector import Collector, run_id
 from .reporting.run_record import ERROR_PROPERTY
 from .session import JudgeSession, session_key, set_running
 
-RECORDER = "llmjudge-recorder"
+COLLECTOR = "llmjudge-collector"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[session_key] = JudgeSession(
         settings, make_backend, root / settings.cache_dir if settings.cache_dir else None,
         run_id(config), root / settings.calibration_file if settings.calibration_file else None)
-    config.pluginmanager.register(Recorder(config), RECORDER)
+    config.pluginmanager.register(Collector(config), COLLECTOR)
 
 
 @pytest.hookimpl(trylast=True)
@@ -81,9 +81,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None:
         session.close()
         del config.stash[session_key]
-    recorder = config.pluginmanager.get_plugin(RECORDER)
-    if recorder is not None:
-        config.pluginmanager.unregister(recorder)
+    collector = config.pluginmanager.get_plugin(COLLECTOR)
+    if collector is not None:
+        config.pluginmanager.unregister(collector)
 
 
 @pytest.hookimpl(trylast=True)

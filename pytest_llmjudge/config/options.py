@@ -21,10 +21,10 @@ from ..judging.policy import (
 from .thresholds import parse_threshold
 
 BACKENDS = ("llamacpp", "litellm")
-# vcrpy's record modes. They govern the judge cache (replay.py) and judge-written files
-# kept for review (generated checklists): none replays only, once records only what a
-# test has never recorded, new_episodes also records what is new, all re-records
-# everything, off neither reads nor writes.
+# vcrpy's record modes. They govern the judge cache (storage/record_modes.py) and
+# judge-written files kept for review (generated checklists): none replays only, once
+# records only what a test has never recorded, new_episodes also records what is new,
+# all re-records everything, off neither reads nor writes.
 RECORD_MODES = ("none", "once", "new_episodes", "all", "off")
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 

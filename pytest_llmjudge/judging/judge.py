@@ -50,7 +50,8 @@ class Judge:
                  calibration: Calibration | None = None) -> None:
         self.backend = backend
         self.settings = settings
-        # Fitted thresholds for requests that give none (calibration_file.py).
+        # Fitted thresholds for requests whose threshold yields to them
+        # (calibration/thresholds_file.py; the order is config/thresholds.py).
         self.calibration = calibration
         # Cache, record mode, budget and dry run; without one, every call is made.
         self.replayer = replayer or Replayer(settings.with_record_mode("off"))

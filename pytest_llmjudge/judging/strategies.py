@@ -9,7 +9,7 @@
 
 Polling strategies draw ``min_polls`` polls, then one at a time until the Wilson
 interval of the score clears the threshold or ``polls`` is reached; a verdict that
-still straddles the threshold then is UNSTABLE (polling.py has the rule).
+still straddles the threshold then is UNSTABLE (policy.py has the rule).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def run_id(config: pytest.Config) -> str:
     return str(workerinput.get(RUN_INPUT, "")) if workerinput else ""
 
 
-class Recorder:
+class Collector:
     """Registered per session, on the controller and on every worker."""
 
     def __init__(self, config: pytest.Config) -> None:
