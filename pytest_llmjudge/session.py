@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .judging.judge import Judge
     from .storage.cache import JudgeCache
 
+
 @dataclass
 class JudgeSession:
     settings: Settings
@@ -93,6 +94,7 @@ class JudgeSession:
         return {"totals": self.replayer.totals.to_dict(),
                 "budget": self.replayer.budget.to_dict(),
                 "used": sorted(self.replayer.used)}
+
     @property
     def judge(self) -> Judge:
         """The judge, created on first use. A backend that failed to load fails every
