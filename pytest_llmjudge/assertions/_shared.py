@@ -5,7 +5,6 @@ re-raised without the plugin's frames."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Literal
 
@@ -13,8 +12,8 @@ import pytest
 
 from ..config.thresholds import Threshold, resolve
 from ..errors import JudgeConfigError, JudgeError, UnstableVerdictError, UnstableVerdictWarning
+from ..judging import requests
 from ..judging.policy import Policy, make_policy
-from ..judging.requests import make_request
 from ..judging.verdict import JudgeRequest, Verdict
 from ..reporting.failure import explain
 from ..session import JudgeSession, running
@@ -79,13 +78,11 @@ def policy_and_threshold(session: JudgeSession, item: pytest.Item | None,
 
 def build_request(session: JudgeSession, item: pytest.Item | None, output: object,
                   criterion: object, threshold: object | None, where: str,
-                  policy_keywords: dict[str, Any], task: str = "criterion",
-                  inputs: Sequence[tuple[str, str | None]] = (),
-                  scale: object = None) -> JudgeRequest:
-    """Arguments checked and merged with the marker and the settings."""
+                  policy_keywords: dict[str, Any], scale: object = None) -> JudgeRequest:
+    """An ``assert_judged`` request, its arguments checked and merged with the marker
+    and the settings (built by judging/requests.py, as calibration builds it)."""
     policy, resolved = policy_and_threshold(session, item, threshold, where, policy_keywords)
-    return make_request(output, criterion, resolved, task=task, inputs=inputs, policy=policy,
-                        scale=scale)
+    return requests.judged(output, criterion, resolved, policy, scale)
 
 
 def conclude(verdict: Verdict, unstable: str) -> Verdict:

@@ -11,10 +11,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..errors import JudgeConfigError
+from ..judging import requests
 from ..judging.verdict import Verdict
 from ..session import JudgeSession
 from ..storage.baselines import baseline_path, read, write
-from ._shared import build_request, checked_text, judge_and_conclude, plain_judge_errors
+from ._shared import (
+    build_request,
+    checked_text,
+    judge_and_conclude,
+    plain_judge_errors,
+    policy_and_threshold,
+)
 from .checklist import CHECKLIST_MARKER, marker_checklist, run_checklist
 
 if TYPE_CHECKING:
@@ -50,9 +57,9 @@ class JudgeFixture:
         ``llmjudge_concurrency``; returns the verdicts in order, asserting nothing."""
         __tracebackhide__ = True
         with plain_judge_errors():
-            requests = [build_request(self._session, self._item, o, c, threshold,
-                                      "judge.evaluate_many()", policy) for o, c in cases]
-            return self._session.evaluate_many(self._item, requests)
+            asked = [build_request(self._session, self._item, o, c, threshold,
+                                   "judge.evaluate_many()", policy) for o, c in cases]
+            return self._session.evaluate_many(self._item, asked)
 
     def evaluate_checklist(self, output: object, *, items: Sequence[str] | None = None,
                            instruction: str | None = None,
@@ -101,11 +108,11 @@ class JudgeFixture:
                 raise JudgeConfigError(
                     f"judge.rank(): outputs must be a list of str, got {type(outputs).__name__}")
             shown = checked_text(instruction, "instruction", "judge.rank()", True)
-            requests = [build_request(self._session, self._item, output, criteria, 0.0,
-                                      "judge.rank()", policy, task="pairwise",
-                                      inputs=[("instruction", shown)])
-                        for output in outputs]
-            ranking = rank(self._session.judge, requests)
+            chosen, resolved = policy_and_threshold(self._session, self._item, 0.0,
+                                                    "judge.rank()", policy)
+            ranking = rank(self._session.judge, [
+                requests.pairwise(output, criteria, shown, resolved, chosen)
+                for output in outputs])
             for _, _, verdict in ranking.comparisons:  # each pair's verdict, in the report
                 self._session.record(self._item, verdict)
         return ranking
