@@ -282,6 +282,23 @@ def test_a_hand_edited_calibration_entry_is_checked(
                                  f"{message}; fix it, or fit the file again*"])
 
 
+def test_checklist_examples_are_calibrated_with_the_assertions_own_request(
+    project: pytest.Pytester,
+) -> None:
+    # The calibration run builds each request with the assertion's own builder: a
+    # checklist item shows its instruction (null), as assert_checklist does. (Built
+    # apart, it lacked the instruction and the prompt could not be rendered.)
+    rows = [{"kind": "checklist", "output": f"a {word} reply", "criteria": "Is it good?",
+             "label": label} for word, label in (("good", 1), ("good", 1), ("poor", 0))]
+    (project.path / "items.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    result = project.runpytest("--llmjudge-calibrate=items.jsonl", "-k", "calibration")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "checklist: 3 examples, 2 labelled 1; judge stub:v1, prompt checklist.v1@*#direct",
+        "*confusion at 0.5: label 1 -> judged 1: 2, judged 0: 0; label 0 -> judged 1: 0, "
+        "judged 0: 1"])
+
+
 def test_a_bad_labels_file_is_an_error_naming_the_line(project: pytest.Pytester) -> None:
     (project.path / "labels.jsonl").write_text(
         '{"kind": "judged", "output": "x", "criteria": "c", "label": 1}\n{"kind": "judged"}\n')
