@@ -2,7 +2,7 @@
 
 Used by tests/unit/test_architecture.py and benchmarks/architecture.py. An edge is a
 runtime import, at module level or inside a function; imports under
-``if TYPE_CHECKING:`` are kept apart, since they never run.
+``if TYPE_CHECKING:`` are left out, since they never run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ class Module:
     path: Path
     docstring: str | None
     imports: set[str] = field(default_factory=set)  # runtime imports, dotted
-    typing_imports: set[str] = field(default_factory=set)  # under TYPE_CHECKING
     # (imported module, name) for every ``from X import _name`` of an underscored name
     private_names: set[tuple[str, str]] = field(default_factory=set)
 
@@ -44,12 +43,11 @@ def read_package(root: Path) -> dict[str, Module]:
         name = _module_name(root, path)
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         module = Module(name, path, ast.get_docstring(tree))
-        _collect(tree, module, package, typing_only=False)
+        _collect(tree, module, package)
         modules[name] = module
     names = set(modules)
     for module in modules.values():  # ``from pkg import submodule`` imports the submodule
         module.imports = {_submodule(i, names) for i in module.imports}
-        module.typing_imports = {_submodule(i, names) for i in module.typing_imports}
     return modules
 
 
@@ -58,19 +56,17 @@ def _submodule(target: str, names: set[str]) -> str:
     return f"{head}.{tail}" if tail and f"{head}.{tail}" in names else head
 
 
-def _collect(node: ast.AST, module: Module, package: str, typing_only: bool) -> None:
+def _collect(node: ast.AST, module: Module, package: str) -> None:
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.If) and _is_type_checking(child):
-            for part in child.body:
-                _collect_one(part, module, package, True)
-            for part in child.orelse:
-                _collect_one(part, module, package, typing_only)
+            for part in child.orelse:  # the body never runs
+                _collect_one(part, module, package)
             continue
-        _collect_one(child, module, package, typing_only)
+        _collect_one(child, module, package)
 
 
-def _collect_one(node: ast.AST, module: Module, package: str, typing_only: bool) -> None:
-    into = module.typing_imports if typing_only else module.imports
+def _collect_one(node: ast.AST, module: Module, package: str) -> None:
+    into = module.imports
     if isinstance(node, ast.Import):
         into.update(alias.name for alias in node.names)
     elif isinstance(node, ast.ImportFrom):
@@ -86,7 +82,7 @@ def _collect_one(node: ast.AST, module: Module, package: str, typing_only: bool)
             if alias.name.startswith("_") and not alias.name.startswith("__"):
                 module.private_names.add((target, alias.name))
     else:
-        _collect(node, module, package, typing_only)
+        _collect(node, module, package)
 
 
 def internal_edges(modules: dict[str, Module]) -> dict[str, set[str]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ..config.thresholds import Threshold, parse_threshold
+from ..config.thresholds import parse_threshold
 from ..errors import JudgeConfigError
 from ..judging import requests
 from ..judging.pairwise import EVEN, compare
@@ -31,10 +31,10 @@ def comparison_request(session: JudgeSession, item: pytest.Item | None, candidat
     """The candidate's request at ``threshold`` (already decided: comparisons have
     their own), and the reference text."""
     shown = required_text(reference, "reference", where)
-    policy, _ = policy_and_threshold(session, item, threshold, where, policy_keywords)
+    policy, resolved = policy_and_threshold(session, item, threshold, where, policy_keywords)
     request = requests.pairwise(candidate, criteria,
                                 checked_text(instruction, "instruction", where, True),
-                                Threshold(threshold, "call"), policy)
+                                resolved, policy)
     return request, shown
 
 
