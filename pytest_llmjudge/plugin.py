@@ -46,8 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "the checklist the test's judge_checklist(reply) judges against",
     )
     settings = resolve(config)
+    _check_cache_files(settings)
+    imported = None
     if settings.cache_import and not hasattr(config, "workerinput"):
-        _check_import(settings.cache_import)
+        imported = _check_import(settings.cache_import)
 
     def make_backend(s: Settings) -> Any:
         return config.hook.pytest_llmjudge_make_backend(settings=s)
@@ -55,7 +57,8 @@ def pytest_configure(config: pytest.Config) -> None:
     root = config.rootpath
     config.stash[session_key] = JudgeSession(
         settings, make_backend, root / settings.cache_dir if settings.cache_dir else None,
-        run_id(config), root / settings.calibration_file if settings.calibration_file else None)
+        run_id(config), root / settings.calibration_file if settings.calibration_file else None,
+        imported)
     config.pluginmanager.register(Collector(config), COLLECTOR)
 
 
@@ -66,14 +69,29 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
     add_calibration_item(session, items)
 
 
-def _check_import(path: str) -> None:
-    """A judgments file that cannot be imported stops the run before any test."""
+def _check_import(path: str) -> list[Any]:
+    """A judgments file that cannot be imported stops the run before any test. The
+    entries read are kept for the cache, so the file is parsed once."""
     from .storage.judgments_file import JudgmentsFileError, load
 
     try:
-        load(Path(path))
+        return load(Path(path))
     except JudgmentsFileError as err:
         raise pytest.UsageError(f"pytest-llmjudge: --llmjudge-cache-import: {err}") from None
+
+
+def _check_cache_files(settings: Settings) -> None:
+    """Record mode off keeps no cache: an import would go unused and an export would be
+    empty, so the combination is refused rather than silently ignored."""
+    if settings.record_mode != "off":
+        return
+    for name, value in (("cache-import", settings.cache_import),
+                        ("cache-export", settings.cache_export)):
+        if value:
+            raise pytest.UsageError(
+                f"pytest-llmjudge: --llmjudge-{name}={value} needs the judge cache, and "
+                "--llmjudge-record-mode=off turns it off; use record mode none to replay "
+                "only, or drop the option")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

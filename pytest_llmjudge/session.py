@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .backends.base import Backend
     from .calibration.thresholds_file import Calibration
     from .judging.judge import Judge
-    from .storage.cache import JudgeCache
+    from .storage.cache import Entry, JudgeCache
 
 
 @dataclass
@@ -37,6 +37,9 @@ class JudgeSession:
     cache_dir: Path | None = None  # where the judge cache lives; None: memory only
     run_id: str = ""  # names the run's shared spend under pytest-xdist ("" in one process)
     calibration_path: Path | None = None  # fitted thresholds, applied when the file exists
+    # Judgments read (and checked) from --llmjudge-cache-import at session start; None
+    # where this process did not read them (an xdist worker reads them on first use).
+    imported: list[Entry] | None = None
     replayer: Replayer = field(init=False)
     _judge: Judge | None = None
     _failure: JudgeError | None = None
@@ -71,7 +74,14 @@ class JudgeSession:
         if self.settings.cache_import:
             from .storage.judgments_file import load
 
-            cache.put_many(load(Path(self.settings.cache_import)))
+            path = Path(self.settings.cache_import)
+            entries = self.imported if self.imported is not None else load(path)
+            changed = cache.import_entries(entries)
+            if changed:
+                self.replayer.note(
+                    f"--llmjudge-cache-import {path}: {changed} of {len(entries)} judgment(s) "
+                    "hold a different reply than the cache held for the same judge call (an "
+                    "edit, or a re-recording); the file's replies replace the cache's")
         return cache
 
     def _shared_counter(self) -> SpendCounter:

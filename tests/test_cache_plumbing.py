@@ -124,7 +124,8 @@ def test_exported_judgments_replay_offline_in_record_mode_none(
 ) -> None:
     target = project.path / "recorded" / "judgments.jsonl"  # the directory does not exist
     first = project.runpytest(f"--llmjudge-cache-export={target}")
-    first.stdout.fnmatch_lines([f"llmjudge: 2 judgment(s) exported to {target}"])
+    first.stdout.fnmatch_lines([f"llmjudge: 2 judgment(s) exported to {target}: 2 from this "
+                                "run (2 new, 0 re-recorded)"])
     lines = target.read_text().splitlines()
     assert json.loads(lines[0]) == {"format": "pytest-llmjudge judgments", "version": 1}
     entries = [json.loads(line) for line in lines[1:]]

@@ -242,7 +242,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("cache_import", _optional_path, "",
            "load recorded judgments from this exported file into the cache at the start"),
     Option("cache_export", _optional_path, "",
-           "write the judgments this run replayed or recorded to this file, to commit"),
+           "write the judgments this run replayed or recorded to this file, to commit; "
+           "judgments already in the file are kept (see cache_export_prune)"),
+    Option("cache_export_prune", _boolean, "false",
+           "drop from the export the judgments this run shows are stale: those of tests "
+           "that passed without using them, and, when the whole suite ran, those of tests "
+           "that no longer exist", switch=True),
     Option("max_calls", _optional_count, "",
            "most judge calls the run may make (cache replays are free); judged assertions "
            "past it ERROR"),

@@ -53,6 +53,7 @@ class Settings:
     cache_dir: str | None = _default("cache_dir")
     cache_import: str | None = _default("cache_import")
     cache_export: str | None = _default("cache_export")
+    cache_export_prune: bool = _default("cache_export_prune")
     max_calls: int | None = _default("max_calls")
     max_cost: float | None = _default("max_cost")
     dry_run: bool = _default("dry_run")

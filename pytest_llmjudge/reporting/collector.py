@@ -35,6 +35,12 @@ class Collector:
         self.record = SessionRecord()
         self.worker_parts: list[dict[str, Any]] = []
         self.run = os.urandom(16).hex()  # handed to xdist workers to share one budget
+        # For pruning an export: tests that passed (so made every judge call they make),
+        # every test that reported, and whether collection failed or deselected anything.
+        self.passed: set[str] = set()
+        self.reported: set[str] = set()
+        self.partial_collection = False
+        self.unwritten: list[str] = []  # report files that could not be written
 
     @property
     def session(self) -> JudgeSession:
@@ -46,6 +52,17 @@ class Collector:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.record.add(report)
+        self.reported.add(report.nodeid)
+        if report.when == "call" and report.passed:
+            self.passed.add(report.nodeid)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.partial_collection = True
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        if items:
+            self.partial_collection = True
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -74,7 +91,7 @@ class Collector:
             for line in lines:
                 terminalreporter.write_line(line)
 
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:
             self.config.workeroutput[WORKER_OUTPUT] = self.session.totals()  # type: ignore[attr-defined]
             return
@@ -89,13 +106,33 @@ class Collector:
             self._write("HTML report", settings.html,
                         lambda: write_html(Path(settings.html or ""), self.record, run, settings))
         if settings.cache_export:
-            self._write("judgments export", settings.cache_export, lambda: self._export(run))
+            whole = self._whole_suite(exitstatus)
+            self._write("judgments export", settings.cache_export,
+                        lambda: self._export(run, whole))
+        if self.unwritten and session.exitstatus == pytest.ExitCode.OK:
+            # A report CI keeps as an artefact that was not written fails the run, the
+            # way a coverage floor does: a green run must not hide a missing file.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _export(self, run: RunTotals) -> Path:
+    def _whole_suite(self, exitstatus: int) -> bool:
+        """Whether every test of the suite ran: then a test the export holds that did not
+        report no longer exists. Any selection, failed collection or early stop says no."""
+        option = self.config.option
+        selected = any(getattr(option, name, None) for name in (
+            "keyword", "markexpr", "deselect", "lf", "last_failed", "stepwise",
+            "stepwise_skip", "maxfail", "exitfirst"))
+        from_args = getattr(self.config, "args_source", None) == pytest.Config.ArgsSource.ARGS
+        return (exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+                and not selected and not from_args and not self.partial_collection)
+
+    def _export(self, run: RunTotals, whole: bool) -> Path:
         from ..storage.cache import open_cache
-        from ..storage.judgments_file import export
+        from ..storage.judgments_file import export, load, merge
 
-        path = Path(self.session.settings.cache_export or "")
+        settings = self.session.settings
+        path = Path(settings.cache_export or "")
+        # The file there is read first: one that cannot be read is not overwritten.
+        existing = load(path) if path.exists() else []
         cache = self.session.replayer.cache() if not self.worker_parts else None
         opened = None
         if cache is None and self.session.cache_dir is not None:
@@ -104,20 +141,40 @@ class Collector:
         if cache is None:
             raise OSError("the judge cache could not be opened to read the judgments")
         try:
-            count = export(cache.entries(run.used), path)
+            fresh = list(cache.entries(run.used))
         finally:
             if opened is not None:
                 opened.close()
-        self._say(f"llmjudge: {count} judgment(s) exported to {path}")
+
+        def stale(entry: Any) -> bool:
+            return settings.cache_export_prune and (
+                entry.test in self.passed or (whole and entry.test not in self.reported))
+
+        merged = merge(fresh, existing, stale)
+        count = export(merged.entries, path)
+        kept = ""
+        if merged.kept:
+            kept = (f"; {merged.kept} kept from the file, not used this run" +
+                    ("" if settings.cache_export_prune else
+                     " (--llmjudge-cache-export-prune drops stale ones)"))
+        self._say(f"llmjudge: {count} judgment(s) exported to {path}: {merged.from_run} from "
+                  f"this run ({merged.new} new, {merged.replaced} re-recorded){kept}"
+                  f"{f'; {merged.pruned} stale pruned' if merged.pruned else ''}")
         return path
 
     def _write(self, what: str, target: str, write: Any) -> None:
+        from ..storage.judgments_file import JudgmentsFileError
+
         try:
             path = write()
-        except OSError as err:
-            self.config.issue_config_time_warning(
-                pytest.PytestWarning(f"llmjudge: could not write {what} {target}: {err}"),
-                stacklevel=2)
+        except (OSError, JudgmentsFileError) as err:
+            message = f"llmjudge: could not write {what} {target}: {err}"
+            if isinstance(err, JudgmentsFileError):
+                message += ("; the file was left as it was (fix or move it, then export "
+                            "again)")
+            self.unwritten.append(message)
+            self.config.issue_config_time_warning(pytest.PytestWarning(message), stacklevel=2)
+            self._say(f"{message} (the run fails for it)")
             return
         if what != "judgments export":
             self._say(f"llmjudge: {what} written to {path}")

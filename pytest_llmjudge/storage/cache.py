@@ -136,17 +136,42 @@ def completion_to_json(completion: Completion) -> dict[str, object]:
 
 
 def completion_from_json(data: dict[str, object]) -> Completion:
-    probs = data.get("choice_probs") or {}
-    assert isinstance(probs, dict)
-    cost = data.get("cost_usd")
-    return Completion(
-        text=str(data["text"]),
-        choice_probs={str(k): {str(c): float(p) for c, p in v.items()}
-                      for k, v in probs.items()},
-        prompt_tokens=int(data.get("prompt_tokens") or 0),  # type: ignore[call-overload]
-        completion_tokens=int(data.get("completion_tokens") or 0),  # type: ignore[call-overload]
-        cost_usd=None if cost is None else float(cost),  # type: ignore[arg-type]
-    )
+    """A stored reply. Raises ValueError for one that is not a sound reply: cut short,
+    edited, or with a probability that is not a finite number in [0, 1]."""
+    try:
+        probs = data.get("choice_probs") or {}
+        if not isinstance(probs, dict) or not all(isinstance(v, dict) for v in probs.values()):
+            raise ValueError("choice_probs is not an object of objects")
+        choice_probs = {str(k): {str(c): _probability(p) for c, p in v.items()}
+                        for k, v in probs.items()}
+        cost = data.get("cost_usd")
+        return Completion(
+            text=_text(data["text"]),
+            choice_probs=choice_probs,
+            prompt_tokens=int(data.get("prompt_tokens") or 0),  # type: ignore[call-overload]
+            completion_tokens=int(data.get("completion_tokens") or 0),  # type: ignore[call-overload]
+            cost_usd=None if cost is None else float(cost),  # type: ignore[arg-type]
+        )
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"not a stored reply ({type(err).__name__}: {err})") from None
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"the reply text is {type(value).__name__}, not a string")
+    return value
+
+
+def _probability(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"probability {value!r} is not a number")
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise ValueError(f"probability {value!r} is not a number in [0, 1]")
+    return float(value)
+
+
+class CorruptEntryError(ValueError):
+    """A stored judgment that cannot be read back (cut short or edited)."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +201,13 @@ class JudgeCache:
         with self._lock:
             row = self._db.execute("SELECT reply FROM judgments WHERE key = ?",
                                    (key.digest,)).fetchone()
-        return None if row is None else completion_from_json(json.loads(row[0]))
+        if row is None:
+            return None
+        try:
+            return completion_from_json(json.loads(row[0]))
+        except ValueError as err:  # JSONDecodeError too
+            raise CorruptEntryError(f"the stored reply for key {key.digest[:12]} cannot be "
+                                    f"read ({err})") from None
 
     def put(self, key: CallKey, test: str, completion: Completion) -> None:
         self.put_many([Entry(key, test, completion)])
@@ -194,6 +225,23 @@ class JudgeCache:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
 
+    def import_entries(self, entries: list[Entry]) -> int:
+        """Store imported judgments over the cache's; returns how many replaced a
+        different reply the cache held for the same call (a re-recording, or an edit)."""
+        replies = {e.key.digest: json.dumps(completion_to_json(e.completion), sort_keys=True)
+                   for e in entries}
+        digests = list(replies)
+        changed = 0
+        with self._lock:
+            for start in range(0, len(digests), 500):  # sqlite's bound-parameter limit
+                chunk = digests[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for digest, reply in self._db.execute(
+                        f"SELECT key, reply FROM judgments WHERE key IN ({marks})", chunk):
+                    changed += _reply_differs(reply, replies[digest])
+        self.put_many(entries)
+        return changed
+
     def has_test(self, test: str) -> bool:
         with self._lock:
             return self._db.execute("SELECT 1 FROM judgments WHERE test = ? LIMIT 1",
@@ -209,6 +257,8 @@ class JudgeCache:
         best: tuple[int, int, Entry, list[str]] | None = None
         for row in rows:
             entry = _entry(row)
+            if entry is None:
+                continue
             diff = entry.key.differences(key)
             rank = (len(diff), int(entry.test != test))
             if best is None or rank < best[:2]:
@@ -223,7 +273,9 @@ class JudgeCache:
         wanted = None if digests is None else set(digests)
         for row in rows:
             if wanted is None or row[0] in wanted:
-                yield _entry(row)
+                entry = _entry(row)
+                if entry is not None:  # a damaged row: its test records it again
+                    yield entry
 
     def count(self) -> int:
         with self._lock:
@@ -234,12 +286,23 @@ class JudgeCache:
             self._db.close()
 
 
-def _entry(row: tuple[object, ...]) -> Entry:
+def _reply_differs(stored: str, imported: str) -> bool:
+    try:
+        return bool(json.loads(stored) != json.loads(imported))
+    except ValueError:  # a damaged row: the import repairs it
+        return True
+
+
+def _entry(row: tuple[object, ...]) -> Entry | None:
+    """A row as an entry; None for a damaged row (``get`` reports those)."""
     (_, judge, prompt, texts, request, sampling, poll, seed, judged, test, reply) = row
-    key = CallKey(str(judge), str(prompt), str(texts), str(request), str(sampling),
-                  int(poll), int(seed),  # type: ignore[call-overload]
-                  tuple(json.loads(str(judged))))
-    return Entry(key, str(test), completion_from_json(json.loads(str(reply))))
+    try:
+        key = CallKey(str(judge), str(prompt), str(texts), str(request), str(sampling),
+                      int(poll), int(seed),  # type: ignore[call-overload]
+                      tuple(json.loads(str(judged))))
+        return Entry(key, str(test), completion_from_json(json.loads(str(reply))))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

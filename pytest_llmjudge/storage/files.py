@@ -28,7 +28,10 @@ def file_lock(path: Path) -> Iterator[None]:
 
 def write_atomically(target: Path, text: str) -> Path:
     """Write ``text`` to ``target`` through a temporary file and a rename, so a reader
-    never sees half a file; missing parent directories are created."""
+    never sees half a file; missing parent directories are created. A symlink is
+    written through: its target is replaced, and the link stays a link."""
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
     # mkstemp makes the file private (0600); a report is as readable as any new file.

@@ -6,12 +6,19 @@ changed. Each line holds the key's parts (the judge, the prompt version, hashes 
 request, the sampling parameters, the poll and seed), excerpts of the judged texts,
 the test that recorded it, and the judge's reply. The key is recomputed from its parts
 on import, so a hand-edited or half-merged line is refused instead of replayed.
+
+A reply is checked as strictly as its key: probabilities must be finite numbers in
+[0, 1], and two lines with one key must hold one reply. Every refusal names the file
+and line. Exporting merges with the file already there: an interrupted or partial
+run (a collection error, Ctrl-C, ``-k``) never shrinks a committed file; only an
+explicit prune drops judgments, and only those the run showed to be stale.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +41,13 @@ _LINE_SCHEMA = {
         "judged": {"type": "array", "items": {"type": "string"}},
         "reply": {
             "type": "object", "required": ["text"],
-            "properties": {"text": {"type": "string"}, "choice_probs": {"type": "object"},
-                           "prompt_tokens": {"type": "integer"},
-                           "completion_tokens": {"type": "integer"},
-                           "cost_usd": {"type": ["number", "null"]}},
+            "properties": {"text": {"type": "string"},
+                           "choice_probs": {"type": "object", "additionalProperties": {
+                               "type": "object", "additionalProperties": {
+                                   "type": "number", "minimum": 0, "maximum": 1}}},
+                           "prompt_tokens": {"type": "integer", "minimum": 0},
+                           "completion_tokens": {"type": "integer", "minimum": 0},
+                           "cost_usd": {"type": ["number", "null"], "minimum": 0}},
         },
     },
 }
@@ -47,29 +57,71 @@ class JudgmentsFileError(JudgeConfigError):
     """A judgments file that cannot be imported: wrong format or version, a bad line."""
 
 
+def line_of(entry: Entry) -> str:
+    """One judgment as its export line."""
+    key = entry.key
+    return json.dumps({
+        "key": key.digest, "test": entry.test, "judge": key.judge, "prompt": key.prompt,
+        "texts": key.texts, "request": key.request, "sampling": json.loads(key.sampling),
+        "poll": key.poll, "seed": key.seed, "judged": list(key.judged),
+        "reply": completion_to_json(entry.completion),
+    }, sort_keys=True, ensure_ascii=False)
+
+
 def export(entries: Iterable[Entry], path: Path) -> int:
     lines = [json.dumps({"format": FORMAT, "version": VERSION})]
-    for entry in sorted(entries, key=lambda e: (e.test, e.key.digest)):
-        key = entry.key
-        lines.append(json.dumps({
-            "key": key.digest, "test": entry.test, "judge": key.judge, "prompt": key.prompt,
-            "texts": key.texts, "request": key.request, "sampling": json.loads(key.sampling),
-            "poll": key.poll, "seed": key.seed, "judged": list(key.judged),
-            "reply": completion_to_json(entry.completion),
-        }, sort_keys=True, ensure_ascii=False))
+    lines += [line_of(e) for e in sorted(entries, key=lambda e: (e.test, e.key.digest))]
     write_atomically(path, "\n".join(lines) + "\n")
     return len(lines) - 1
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What an export writes, and where each judgment came from."""
+
+    entries: list[Entry]
+    from_run: int  # judgments this run replayed or recorded
+    new: int  # of those, not in the file before
+    replaced: int  # of those, in the file before with another reply (re-recorded)
+    kept: int  # from the file, not used this run
+    pruned: int  # from the file, dropped as stale
+
+
+def merge(fresh: Iterable[Entry], existing: Iterable[Entry],
+          stale: Callable[[Entry], bool] = lambda entry: False) -> Merged:
+    """The run's judgments over the file's: the run's reply wins for a key both hold;
+    a judgment only the file holds is kept unless ``stale`` says otherwise."""
+    old = {e.key.digest: e for e in existing}
+    entries: list[Entry] = []
+    new = replaced = 0
+    for entry in fresh:
+        before = old.pop(entry.key.digest, None)
+        new += before is None
+        replaced += before is not None and before.completion != entry.completion
+        entries.append(entry)
+    from_run = len(entries)
+    pruned = 0
+    for entry in old.values():
+        if stale(entry):
+            pruned += 1
+        else:
+            entries.append(entry)
+    return Merged(entries, from_run, new, replaced, len(entries) - from_run, pruned)
 
 
 def check_header(path: Path) -> None:
     """Fail early (at session start) on a missing file or a wrong format or version."""
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8-sig") as handle:
             first = handle.readline()
-    except OSError as err:
+    except (OSError, UnicodeDecodeError) as err:
         raise JudgmentsFileError(
             f"cannot read judgments file {path} ({err}); export one with "
             "--llmjudge-cache-export=PATH from a run that recorded them") from None
+    _check_header(path, first)
+
+
+def _check_header(path: Path, first: str) -> None:
     try:
         header = json.loads(first)
     except json.JSONDecodeError:
@@ -87,31 +139,63 @@ def check_header(path: Path) -> None:
             "pytest-llmjudge version that wrote it")
 
 
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def load(path: Path) -> list[Entry]:
+    """Every judgment in the file, each line parsed and checked once. A byte-order mark
+    (as some Windows editors write) is accepted."""
     import jsonschema
 
-    check_header(path)
-    entries = []
-    with path.open(encoding="utf-8") as handle:
-        next(handle)
-        for number, line in enumerate(handle, start=2):
-            if not line.strip():
-                continue
-            try:
-                data: Any = json.loads(line)
-                jsonschema.validate(data, _LINE_SCHEMA)
-            except (json.JSONDecodeError, jsonschema.ValidationError) as err:
-                why = err.msg if isinstance(err, json.JSONDecodeError) else err.message
-                raise JudgmentsFileError(
-                    f"{path}:{number}: not a judgment line ({why}); re-export the file, or "
-                    "remove the line (its test will then record it again)") from None
-            key = CallKey(data["judge"], data["prompt"], data["texts"], data["request"],
-                          json.dumps(data["sampling"], sort_keys=True), data["poll"],
-                          data["seed"], tuple(data["judged"]))
-            if key.digest != data["key"]:
-                raise JudgmentsFileError(
-                    f"{path}:{number}: the key does not match the line's parts (edited by "
-                    "hand, or a merge joined two versions); re-export the file, or remove "
-                    "the line")
-            entries.append(Entry(key, data["test"], completion_from_json(data["reply"])))
-    return entries
+    validator = jsonschema.Draft7Validator(_LINE_SCHEMA)  # compiled once, not per line
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise JudgmentsFileError(
+            f"cannot read judgments file {path} ({err}); export one with "
+            "--llmjudge-cache-export=PATH from a run that recorded them") from None
+    lines = text.split("\n")
+    _check_header(path, lines[0])
+    entries: dict[str, tuple[int, Entry]] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        entry = _entry(path, number, line, validator)
+        seen = entries.get(entry.key.digest)
+        if seen is None:
+            entries[entry.key.digest] = (number, entry)
+        elif seen[1].completion != entry.completion:
+            raise JudgmentsFileError(
+                f"{path}:{number}: the same judge call as line {seen[0]} (key "
+                f"{entry.key.digest[:12]}) with another reply (a merge kept both versions); "
+                "keep one of the two lines, or re-record the test")
+    return [entry for _, entry in entries.values()]
+
+
+def _entry(path: Path, number: int, line: str, validator: Any) -> Entry:
+    where = f"{path}:{number}"
+    try:
+        data: Any = json.loads(line, parse_constant=_no_constants)
+    except ValueError as err:  # JSONDecodeError, NaN and Infinity
+        why = err.msg if isinstance(err, json.JSONDecodeError) else str(err)
+        raise _bad_line(where, why) from None
+    error = next(iter(validator.iter_errors(data)), None) \
+        if not validator.is_valid(data) else None
+    if error is not None:
+        at = "/".join(str(p) for p in error.absolute_path)
+        raise _bad_line(where, f"{at + ': ' if at else ''}{error.message}")
+    key = CallKey(data["judge"], data["prompt"], data["texts"], data["request"],
+                  json.dumps(data["sampling"], sort_keys=True), data["poll"],
+                  data["seed"], tuple(data["judged"]))
+    if key.digest != data["key"]:
+        raise JudgmentsFileError(
+            f"{where}: the key does not match the line's parts (edited by hand, or a merge "
+            "joined two versions); re-export the file, or remove the line")
+    return Entry(key, data["test"], completion_from_json(data["reply"]))
+
+
+def _bad_line(where: str, why: str) -> JudgmentsFileError:
+    return JudgmentsFileError(
+        f"{where}: not a judgment line ({why[:200]}); re-export the file, or remove the line "
+        "(its test will then record it again)")

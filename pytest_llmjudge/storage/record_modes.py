@@ -90,7 +90,7 @@ class Replayer:
         cache = self.cache()
         test = self.test()
         if cache is not None and self.mode != "all":
-            hit = self._guard(cache, lambda: cache.get(key))
+            hit = self._guard(cache, lambda: self._get(cache, key))
             if hit is not None:
                 with self._lock:
                     self.totals.replayed += 1
@@ -116,6 +116,18 @@ class Replayer:
             with self._lock:
                 self.used.add(key.digest)
         return Answer(completion)
+
+    def _get(self, cache: JudgeCache, key: CallKey) -> Completion | None:
+        """A recorded reply; one that cannot be read is a miss, with a warning, and the
+        call is made again (where the record mode allows) and recorded over it."""
+        from .cache import CorruptEntryError
+
+        try:
+            return cache.get(key)
+        except CorruptEntryError as err:
+            self.note(f"the judge cache {cache.where} is damaged: {err}; judging the call "
+                      "again and recording over it")
+            return None
 
     def _cassette_closed(self, cache: JudgeCache | None, test: str) -> bool:
         """Record mode once: whether ``test`` had recorded calls before this run (then
