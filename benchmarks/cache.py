@@ -14,8 +14,13 @@
    replayed, for the per-assertion saving on a real judge.
 4. The HTML report of the 1,000-verdict replay: its size, and its load time in
    headless Chromium (Debian's chromium, through Selenium), with the time to filter it.
+5. Import: a committed export of --import-lines judgments (100,000 by default) read
+   and checked (``load``), stored into a fresh cache, and a whole pytest run that
+   imports it (its one test judges nothing: the import is what is timed); beside it, the old way of checking (the schema
+   compiled again for every line) on a 2,000-line slice, for the side-by-side ratio.
 
     python benchmarks/cache.py            # writes benchmarks/results/cache.json
+    python benchmarks/cache.py --only import --out benchmarks/results/import.json
 """
 
 from __future__ import annotations
@@ -169,14 +174,72 @@ def real_model(root: Path, n: int, model: str, repeats: int) -> dict[str, Any]:
             "judged_to_replay_ratio": seconds / statistics.median(replay)}
 
 
+def import_cost(root: Path, lines: int) -> dict[str, Any]:
+    import jsonschema
+
+    from pytest_llmjudge.backends.base import Completion
+    from pytest_llmjudge.storage.cache import CallKey, Entry, JudgeCache
+    from pytest_llmjudge.storage.judgments_file import _LINE_SCHEMA, export, load
+
+    sampling = json.dumps({"temperature": 0.0}, sort_keys=True)
+    entries = [Entry(CallKey("stub:benchmark", "criterion.v1", f"{n:064x}", f"{n:064x}",
+                             sampling, 0, 0, (f"Thanks for reaching out, customer {n}!",)),
+                     f"test_reply.py::test_reply[{n}]",
+                     Completion('{"answer": "YES", "reason": "stub"}',
+                                {"answer": {"YES": 0.9, "NO": 0.1}}, 20, 4))
+               for n in range(lines)]
+    path = root / "committed.jsonl"
+    export(entries, path)
+    started = time.perf_counter()
+    loaded = load(path)
+    load_s = time.perf_counter() - started
+    assert len(loaded) == lines
+    cache = JudgeCache.in_memory()
+    started = time.perf_counter()
+    cache.import_entries(loaded)
+    store_s = time.perf_counter() - started
+    cache.close()
+    run = project(root, "import", 'def test_reply():\n    pass\n', 1, "smollm2-135m",
+                  stub=True)
+    seconds, done = pytest_run(run, f"--llmjudge-cache-import={path}")
+    assert done.returncode == 0, done.stdout[-3000:]
+    plain_s, _ = pytest_run(run)
+    # The old check: jsonschema.validate compiles the schema for every line.
+    sample = path.read_text().splitlines()[1:2001]
+    started = time.perf_counter()
+    for line in sample:
+        jsonschema.validate(json.loads(line), _LINE_SCHEMA)
+    per_line_old = (time.perf_counter() - started) / len(sample)
+    validator = jsonschema.Draft7Validator(_LINE_SCHEMA)
+    started = time.perf_counter()
+    for line in sample:
+        validator.is_valid(json.loads(line))
+    per_line_new = (time.perf_counter() - started) / len(sample)
+    return {"lines": lines, "bytes": path.stat().st_size, "load_s": load_s,
+            "store_s": store_s, "pytest_run_with_import_s": seconds,
+            "pytest_run_without_import_s": plain_s,
+            "check_ms_per_line_schema_each_line": per_line_old * 1000,
+            "check_ms_per_line_one_validator": per_line_new * 1000,
+            "check_ratio": per_line_old / per_line_new}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--real-n", type=int, default=20)
+    parser.add_argument("--import-lines", type=int, default=100_000)
+    parser.add_argument("--only", choices=["import"], default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "cache.json")
     args = parser.parse_args()
+    if args.only == "import":
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = import_cost(Path(tmp), args.import_lines)
+        print("import:", json.dumps(figures, indent=1), flush=True)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"import": figures}, indent=2))
+        return
     # The n-test parts use the stub judge; args.model judges the real-n part.
     results: dict[str, Any] = {"n": args.n, "recorded_by": "stub:benchmark",
                                "real_model": args.model}
@@ -216,6 +279,8 @@ def main() -> None:
         print("html:", results["html"], flush=True)
         results["real"] = real_model(root, args.real_n, args.model, args.repeats)
         print("real:", json.dumps(results["real"], indent=1), flush=True)
+        results["import"] = import_cost(root, args.import_lines)
+        print("import:", json.dumps(results["import"], indent=1), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"written to {args.out}")

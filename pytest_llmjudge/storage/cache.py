@@ -17,6 +17,7 @@ Nothing here sees an API key: requests hold messages and sampling parameters onl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -76,7 +77,7 @@ class CallKey:
     seed: int
     judged: tuple[str, ...] = field(default=(), compare=False)
 
-    @property
+    @functools.cached_property  # a key is hashed once (an import checks 100,000 of them)
     def digest(self) -> str:
         return _sha([self.judge, self.prompt, self.texts, self.request, self.sampling,
                      self.poll, self.seed])
