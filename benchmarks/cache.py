@@ -16,8 +16,9 @@
    headless Chromium (Debian's chromium, through Selenium), with the time to filter it.
 5. Import: a committed export of --import-lines judgments (100,000 by default) read
    and checked (``load``), stored into a fresh cache, and a whole pytest run that
-   imports it (its one test judges nothing: the import is what is timed); beside it, the old way of checking (the schema
-   compiled again for every line) on a 2,000-line slice, for the side-by-side ratio.
+   imports it (its one test judges nothing: the import is what is timed); beside it,
+   the old way of checking (the schema compiled again for every line) on a 2,000-line
+   slice, for the side-by-side ratio.
 
     python benchmarks/cache.py            # writes benchmarks/results/cache.json
     python benchmarks/cache.py --only import --out benchmarks/results/import.json
