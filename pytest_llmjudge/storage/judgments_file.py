@@ -206,7 +206,8 @@ def sound_line(data: Any) -> bool:
     one this way; tests/properties checks that the two always agree."""
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in _STRINGS):
         return False
-    poll, seed, judged = data.get("poll"), data.get("seed"), data.get("judged")
+    poll: Any = data.get("poll")
+    seed, judged = data.get("seed"), data.get("judged")
     if not (_integer(poll) and poll >= 0 and _integer(seed) and isinstance(judged, list)
             and all(isinstance(t, str) for t in judged)
             and isinstance(data.get("sampling"), dict)):
