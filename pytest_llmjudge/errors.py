@@ -6,9 +6,17 @@ the output under test was never graded, so neither outcome would be honest.
 
 from __future__ import annotations
 
+from typing import Any
+
+from .masking import mask
+
 
 class JudgeError(Exception):
-    """Judging could not happen. The message says what happened and what to do."""
+    """Judging could not happen. The message says what happened and what to do. Every
+    message is masked: it may quote a server's error or a judge's reply."""
+
+    def __init__(self, message: Any = "", *args: Any) -> None:
+        super().__init__(mask(str(message)), *args)
 
 
 class JudgeConfigError(JudgeError):

@@ -87,7 +87,11 @@ class FaultProxy:
     close the connection); "html" (200 with an HTML page); "shape" (a well-formed
     chat completion whose content is valid JSON of the wrong shape); "nologprobs" (forward,
     then strip the logprobs from the reply, like a server that ignores the request);
-    "pass". Every request body is kept in ``bodies``.
+    "slowstream" (headers promising 100,000 bytes, then one byte a second until stopped);
+    "chunked" (a chunked reply whose last chunk is cut short, then the connection closed);
+    "echokey" (a chat completion whose content quotes the request's Authorization
+    header); "errorkey" (a 400 whose error message quotes it); "pass". Every request body
+    is kept in ``bodies``.
     Faults listed in ``always`` repeat forever once the script is used up.
     """
 
@@ -150,6 +154,35 @@ class FaultProxy:
                     self.wfile.flush()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                elif fault == "slowstream":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    while not proxy._release.wait(1.0):
+                        try:
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                        except OSError:
+                            break
+                    self.close_connection = True
+                elif fault == "chunked":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(b"40\r\n" + b'{"id": "cut", "choices": [')
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                elif fault == "echokey":
+                    header = self.headers.get("Authorization", "")
+                    self._reply(200, _chat_completion(f"I saw your header: {header}"))
+                elif fault == "errorkey":
+                    header = self.headers.get("Authorization", "")
+                    self._reply(400, json.dumps({"error": {
+                        "message": f"bad request from {header}",
+                        "type": "invalid_request_error"}}).encode())
                 elif fault == "html":
                     self._reply(200, HTML_PAGE, "text/html")
                 elif fault == "shape":

@@ -10,6 +10,7 @@ servers: each call goes to the one with the fewest calls in flight.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -24,6 +25,7 @@ from ..errors import (
     JudgeError,
     JudgeTimeoutError,
 )
+from ..masking import mask, register, shown_url, url_credentials
 from .base import BackendConfig, Completion, CompletionRequest
 from .logprobs import completion_from
 
@@ -48,6 +50,9 @@ class LiteLLMBackend:
         litellm.suppress_debug_info = True  # its help banner goes to stdout on every error
         self._model = config.model
         self._bases = config.api_base
+        for base in self._bases:  # http://user:pass@host: never printed or stored
+            for credential in url_credentials(base):
+                register(credential)
         self._router_file = config.router_config
         self._retries = config.api_retries
         self._logprobs = config.api_logprobs
@@ -57,6 +62,8 @@ class LiteLLMBackend:
             self._key = None
         else:
             self._key = self._check_model_and_key()
+        if self._key and self._key != _PLACEHOLDER_KEY:
+            register(self._key)
         self._format: str | None = None  # learnt on the first call
         # Set when a call ran out of retries without ever reaching a server: later calls
         # try once instead of sleeping through backoff again, so a dead server errors the
@@ -86,7 +93,7 @@ class LiteLLMBackend:
     def servers(self) -> str:
         if self._router_file:
             return f"the servers in {self._router_file}"
-        return ", ".join(self._bases) or "the provider's API"
+        return ", ".join(shown_url(b) for b in self._bases) or "the provider's API"
 
     def _router_from_file(self, path: str) -> Any:
         """A litellm Router from a model_list file; entries for other model_names are kept
@@ -168,7 +175,7 @@ class LiteLLMBackend:
                 f"{self.servers} now rejects the structured-output format {self._format} it "
                 f"accepted before: {_describe(err.cause, self._key)}"
             ) from None
-        return completion_from(response, request.reply, self._cost(response))
+        return _masked(completion_from(response, request.reply, self._cost(response)))
 
     def _negotiate(self, request: CompletionRequest, deadline: float) -> Completion:
         last: Exception | None = None
@@ -180,7 +187,7 @@ class LiteLLMBackend:
                 continue
             with self._lock:
                 self._format = fmt
-            return completion_from(response, request.reply, self._cost(response))
+            return _masked(completion_from(response, request.reply, self._cost(response)))
         raise BackendUnavailableError(
             f"{self.servers} rejected every structured-output format "
             f"({', '.join(_FORMATS)}); last error: {_describe(last, self._key)}"
@@ -221,7 +228,7 @@ class LiteLLMBackend:
                         raise litellm.Timeout(message="deadline reached", model=self._model,
                                               llm_provider="")
                     try:
-                        response = self._call(request, fmt, timeout=left)
+                        response = self._call_within(request, fmt, left)
                         self._unreachable = False
                         return response
                     except (litellm.BadRequestError, litellm.InternalServerError) as err:
@@ -261,6 +268,31 @@ class LiteLLMBackend:
                 "OpenAI-compatible /v1 endpoint"
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call_within(self, request: CompletionRequest, fmt: str, seconds: float) -> Any:
+        """``_call`` bounded by the wall clock. The HTTP client's timeout bounds each
+        read, not the whole reply: a server that trickles one byte a second never trips
+        it. The call runs in a daemon thread; past the deadline it is abandoned (its
+        connection ends when the server closes it) and the judge call times out."""
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["response"] = self._call(request, fmt, timeout=seconds)
+            except BaseException as err:  # handed to the waiting thread
+                outcome["error"] = err
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="llmjudge-remote-call", daemon=True).start()
+        if not done.wait(seconds):
+            raise self._litellm.Timeout(
+                message=f"no complete reply within {seconds:.1f} s (the server was still "
+                        "sending, or silent)", model=self._model, llm_provider="")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
 
     def _call(self, request: CompletionRequest, fmt: str, timeout: float) -> Any:
         kwargs: dict[str, Any] = dict(
@@ -313,14 +345,16 @@ class LiteLLMBackend:
 
     def _unavailable(self, cause: BaseException | None, attempts: int,
                      deadline: float) -> JudgeError:
-        status = getattr(cause, "status_code", None)
         down = ""
-        if _never_connected(cause):
-            status = None  # litellm reports a refused connection as a 500
+        never_connected = _never_connected(cause)
+        if never_connected:
             down = " (retries skipped: it was unreachable on the previous call)" \
                 if self._unreachable else ""
             self._unreachable = True
-        what = f"last status {status}" if status else "no HTTP status (connection failed)"
+        status = _http_status(cause)  # litellm reports breakdowns as a made-up 500
+        what = (f"last status {status}" if status else
+                "no HTTP status (connection failed)" if never_connected else
+                "no HTTP error status: the reply broke off or was not a chat completion")
         # litellm reports a read timeout as a 500 "timed out": the clock is the judge.
         if (isinstance(cause, self._litellm.Timeout) or "timed out" in str(cause)
                 or time.monotonic() >= deadline):
@@ -355,10 +389,36 @@ def _wire_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "properties": properties}
 
 
+def _http_status(err: BaseException | None) -> int | None:
+    """The HTTP status a server really sent, from the OpenAI SDK's or httpx's own
+    exception in the chain; litellm's wrappers carry a 500 they made up for a reply
+    that broke off or was not JSON."""
+    while err is not None:
+        if type(err).__module__.split(".")[0] in ("openai", "httpx"):
+            status = getattr(err, "status_code", None) or getattr(
+                getattr(err, "response", None), "status_code", None)
+            if isinstance(status, int):
+                return status
+        err = err.__cause__ or err.__context__
+    return None
+
+
 def _never_connected(err: BaseException | None) -> bool:
-    text = str(err)
-    return any(sign in text for sign in ("Connection refused", "ConnectError",
-                                         "Name or service not known", "Connection error"))
+    """Whether the call failed before reaching a server (refused, unknown host), as
+    opposed to a server that took the request and then broke off its reply; litellm
+    words both "Connection error.", so the exception chain decides."""
+    import socket
+
+    chain: list[BaseException] = []
+    while err is not None and err not in chain:
+        chain.append(err)
+        err = err.__cause__ or err.__context__
+    names = {type(e).__name__ for e in chain}
+    if names & {"ConnectError", "ConnectTimeout"} or any(
+            isinstance(e, (ConnectionRefusedError, socket.gaierror)) for e in chain):
+        return True
+    text = " ".join(str(e) for e in chain)
+    return "Connection refused" in text or "Name or service not known" in text
 
 
 def _rejects_format(err: BaseException) -> bool:
@@ -366,24 +426,34 @@ def _rejects_format(err: BaseException) -> bool:
     return "response_format" in text or "json_schema" in text
 
 
+def _masked(completion: Completion) -> Completion:
+    """A reply with every secret masked: a server that echoes the request's headers
+    must not put the key into the cache, the export or a report."""
+    text = mask(completion.text)
+    return completion if text == completion.text else dataclasses.replace(completion, text=text)
+
+
 def _describe(err: BaseException | None, secret: str | None) -> str:
-    """One line about an exception, with any key scrubbed and litellm's help banner cut."""
+    """One line about an exception, with secrets masked and litellm's help banner cut;
+    a generic "Connection error." is followed by what actually broke."""
     if err is None:
         return "no error recorded"
     text = " ".join(str(err).split())
     for marker in ("Give Feedback", "LiteLLM.Info", "Provider List"):
         text = text.split(marker)[0]
-    for value in _secret_values(secret):
-        text = text.replace(value, "***")
-    return f"{type(err).__name__}: {text[:300]}"
+    root = _root_cause(err)
+    if root is not err and text.rstrip(". ").endswith("Connection error"):
+        text = f"{text.rstrip()} ({type(root).__name__}: {root})"
+    if secret and secret != _PLACEHOLDER_KEY:
+        text = text.replace(secret, "***")
+    return f"{type(err).__name__}: {mask(text)[:300]}"
 
 
-def _secret_values(explicit: str | None) -> list[str]:
-    """Every credential this process holds: providers echo refused keys in their errors,
-    and those errors reach test output and reports."""
-    names = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-    values = [v for k, v in os.environ.items()
-              if any(n in k.upper() for n in names) and len(v) >= 8]
-    if explicit and explicit != _PLACEHOLDER_KEY:
-        values.append(explicit)
-    return sorted(set(values), key=len, reverse=True)
+def _root_cause(err: BaseException) -> BaseException:
+    seen = {id(err)}
+    while True:
+        nxt = err.__cause__ or err.__context__
+        if nxt is None or id(nxt) in seen:
+            return err
+        seen.add(id(nxt))
+        err = nxt

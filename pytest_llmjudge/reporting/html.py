@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config.settings import Settings
+from ..masking import mask
 from ..storage.files import write_atomically
 from .run_record import RunTotals, SessionRecord, calls_line
 
@@ -33,7 +34,7 @@ def _asset(name: str) -> str:
 
 
 def write_html(path: Path, record: SessionRecord, run: RunTotals, settings: Settings) -> Path:
-    return write_atomically(path, render(record, run, settings))
+    return write_atomically(path, mask(render(record, run, settings)))
 
 
 def render(record: SessionRecord, run: RunTotals, settings: Settings) -> str:

@@ -18,6 +18,7 @@ import pytest
 
 from ..config.settings import Settings
 from ..judging.verdict import Verdict
+from ..masking import mask
 from ..storage.files import write_atomically
 
 # The properties a test's judged verdicts ride on (user_properties): to the reports,
@@ -170,7 +171,8 @@ class SessionRecord:
 
     def write(self, path: str, run: RunTotals, settings: Settings) -> Path:
         """Write the JSON record atomically, creating missing parent directories."""
-        return write_atomically(Path(path), json.dumps(self.document(run, settings), indent=2))
+        return write_atomically(
+            Path(path), mask(json.dumps(self.document(run, settings), indent=2)))
 
 
 def calls_line(totals: dict[str, Any]) -> str:
@@ -200,7 +202,9 @@ def record_verdicts(item: pytest.Item | None, verdicts: list[Verdict]) -> None:
     if item is None:
         return
     for verdict in verdicts:
-        item.user_properties.append((VERDICT_PROPERTY, json.dumps(verdict.to_dict())))
+        # Masked here, so no report built from the properties (JUnit XML, xdist's
+        # controller, other plugins' files) can carry a secret an output quoted.
+        item.user_properties.append((VERDICT_PROPERTY, mask(json.dumps(verdict.to_dict()))))
         item.user_properties.append((SCORE_PROPERTY, (
             f"{verdict.score:.3f} against threshold {verdict.threshold:g}: {verdict.outcome}")))
         item.user_properties.append((VOTES_PROPERTY, votes_text(verdict)))

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ..backends.base import Completion, CompletionRequest
 from ..judging.verdict import excerpt
+from ..masking import mask
 from .files import file_lock
 
 CACHE_FILE = "judgments.sqlite3"
@@ -116,7 +117,7 @@ def call_key(judge: str, prompt: str, request: CompletionRequest, poll: int) -> 
     whole = {"messages": [[m.role, m.content] for m in request.messages],
              "reply": request.reply.json_schema(), "texts": texts}
     return CallKey(judge, prompt, _sha(texts), _sha(whole), sampling, poll, request.seed,
-                   tuple(excerpt(_plain(t), SHOWN_CHARS) for t in texts))
+                   tuple(excerpt(mask(_plain(t)), SHOWN_CHARS) for t in texts))
 
 
 def _plain(shown: str) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import JudgeConfigError
+from ..masking import mask
 from .cache import CallKey, Entry, completion_from_json, completion_to_json
 from .files import write_atomically
 
@@ -71,7 +72,7 @@ def line_of(entry: Entry) -> str:
 def export(entries: Iterable[Entry], path: Path) -> int:
     lines = [json.dumps({"format": FORMAT, "version": VERSION})]
     lines += [line_of(e) for e in sorted(entries, key=lambda e: (e.test, e.key.digest))]
-    write_atomically(path, "\n".join(lines) + "\n")
+    write_atomically(path, mask("\n".join(lines) + "\n"))
     return len(lines) - 1
 
 

@@ -26,7 +26,7 @@ from ..errors import JudgeError
 from .budget import Budget, BudgetSpentError, Totals
 
 if TYPE_CHECKING:  # sqlite3 loads with the first judge call, not with the plugin
-    from .cache import CallKey, JudgeCache
+    from .cache import CallKey, Entry, JudgeCache
 
 T = TypeVar("T")
 DRY_RUN_TEXT = "dry run: the judge was not called"
@@ -83,8 +83,12 @@ class Replayer:
             cache.close()
 
     def complete(self, send: Callable[[CompletionRequest], Completion], judge_id: str,
-                 prompt: str, request: CompletionRequest, poll: int) -> Answer:
-        from .cache import call_key
+                 prompt: str, request: CompletionRequest, poll: int,
+                 pending: list[Entry] | None = None) -> Answer:
+        """One call's answer. A call made is recorded at once, or, where ``pending`` is
+        given, added to it for ``keep`` to record once the caller accepts the reply: a
+        reply that ends in an error is never kept as a judgment."""
+        from .cache import Entry, call_key
 
         key = call_key(judge_id, prompt, request, poll)
         cache = self.cache()
@@ -111,11 +115,21 @@ class Replayer:
         started = time.perf_counter()
         completion = send(request)
         self._account(completion, time.perf_counter() - started, judge_id)
-        if cache is not None:
+        if pending is not None:
+            pending.append(Entry(key, test, completion))
+        elif cache is not None:
             self._guard(cache, lambda: cache.put(key, test, completion))
             with self._lock:
                 self.used.add(key.digest)
         return Answer(completion)
+
+    def keep(self, entries: list[Entry]) -> None:
+        """Record calls held back by ``complete`` until their reply was accepted."""
+        cache = self.cache() if entries else None
+        if cache is not None:
+            self._guard(cache, lambda: cache.put_many(entries))
+            with self._lock:
+                self.used.update(e.key.digest for e in entries)
 
     def _get(self, cache: JudgeCache, key: CallKey) -> Completion | None:
         """A recorded reply; one that cannot be read is a miss, with a warning, and the
