@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import JudgeConfigError
 from ..judging.reply_formats import SCALE_POINTS
+from ..judging.texts import surrogate_problem, visible
 
 KINDS = ("judged", "grounded", "correct", "checklist", "pairwise")
 NEEDS = {"grounded": ("context",), "correct": ("question",), "pairwise": ("other_output",)}
@@ -89,8 +90,11 @@ def _example(path: Path, number: int, line: str) -> Example:
         value = data.get(name)
         if value is None and name not in required:
             continue
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not visible(value):
             raise LabelsFileError(f"{where}: {name} must be a non-empty string, got {value!r}")
+        problem = surrogate_problem(value, name)
+        if problem is not None:
+            raise LabelsFileError(f"{where}: {problem}")
         texts[name] = value
     scale = data.get("scale")
     if scale is not None and (kind != "judged" or isinstance(scale, bool) or

@@ -10,6 +10,7 @@ from ..config.thresholds import Threshold, parse_threshold
 from ..errors import JudgeConfigError
 from .policy import Policy
 from .reply_formats import SCALE_POINTS
+from .texts import surrogate_problem, visible
 from .verdict import JudgeRequest
 
 GROUNDED_CRITERION = "Every claim in the response is supported by the context"
@@ -33,16 +34,22 @@ def make_request(output: object, criterion: object, threshold: Threshold | objec
             f"the output to judge must be a str, got {type(output).__name__}; "
             "convert it (or pick the text field) before judging"
         )
-    if not output.strip():
+    _check_encodable(output, "the output to judge")
+    if not visible(output):
         raise JudgeConfigError(
-            "the output to judge is empty; an empty reply cannot be graded. If an empty "
+            "the output to judge is empty (nothing but whitespace, control or zero-width "
+            f"characters: {output[:20]!r}); an empty reply cannot be graded. If an empty "
             "reply is the bug you want to catch, assert it is non-empty first"
         )
-    if not isinstance(criterion, str) or not criterion.strip():
+    if not isinstance(criterion, str) or not visible(criterion):
         raise JudgeConfigError(
             f"the criterion must be a non-empty str, got {criterion!r}; "
             "write what the output should do, e.g. 'The reply is polite'"
         )
+    _check_encodable(criterion, "the criterion")
+    for name, value in inputs:
+        if value is not None:
+            _check_encodable(value, f"the {name}")
     if not isinstance(threshold, Threshold):
         threshold = (Threshold(default_threshold, "default") if threshold is None else
                      Threshold(parse_threshold(threshold), "call"))
@@ -50,6 +57,12 @@ def make_request(output: object, criterion: object, threshold: Threshold | objec
                         task=task, inputs=tuple(inputs), policy=policy or Policy(),
                         scale=_scale(scale, task),
                         threshold_given=not threshold.yields_to_calibration)
+
+
+def _check_encodable(text: str, what: str) -> None:
+    problem = surrogate_problem(text, what)
+    if problem is not None:
+        raise JudgeConfigError(problem)
 
 
 def _scale(raw: object, task: str) -> int | None:
