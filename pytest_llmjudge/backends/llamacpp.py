@@ -25,6 +25,7 @@ from typing import Any
 
 from ..errors import (
     ContextOverflowError,
+    JudgeConfigError,
     JudgeTimeoutError,
     ModelLoadError,
     ModelNotFoundError,
@@ -38,6 +39,34 @@ _CHATML = (
     "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+def trained_context(lib: Any, path: Path) -> int | None:
+    """The context length a GGUF model was trained on, read from its metadata with a
+    vocabulary-only load (a fraction of a second, no weights); None if not stated."""
+    import ctypes
+    import logging
+
+    # llama-cpp-python prints the loader's log unless its logger is quiet.
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+    lib.llama_backend_init()
+    params = lib.llama_model_default_params()
+    params.vocab_only = True
+    handle = lib.llama_model_load_from_file(str(path).encode(), params)
+    if not handle:
+        return None  # the full load then reports what is wrong with the file
+    try:
+        buffer = ctypes.create_string_buffer(256)
+        for index in range(lib.llama_model_meta_count(handle)):
+            lib.llama_model_meta_key_by_index(handle, index, buffer, len(buffer))
+            if buffer.value.endswith(b".context_length"):
+                lib.llama_model_meta_val_str_by_index(handle, index, buffer, len(buffer))
+                return int(buffer.value)
+    except ValueError:
+        return None
+    finally:
+        lib.llama_model_free(handle)
+    return None
 
 
 class LlamaCppBackend:
@@ -85,6 +114,13 @@ class LlamaCppBackend:
             return
         model = self._model
         assert isinstance(model, LocalModel)
+        trained = trained_context(self._lib, model.path)
+        if trained is not None and self._kwargs["n_ctx"] > trained:
+            # llama.cpp would allocate the whole window up front: 10**20 tokens grew the
+            # process to 23 GB before the kernel killed it.
+            raise JudgeConfigError(
+                f"llmjudge_n_ctx {self._kwargs['n_ctx']} is more than {model.path.name} "
+                f"was trained on ({trained} tokens); set llmjudge_n_ctx to {trained} or less")
         try:
             llm = self._lib.Llama(model_path=str(model.path), **self._kwargs)
         except (ValueError, RuntimeError, OSError) as err:

@@ -5,6 +5,7 @@ the command line, ini file and environment against it."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,8 @@ def _parse_model(raw: str) -> str:
     return value
 
 
-def _int_parser(minimum: int, what: str) -> Callable[[str], int]:
+def _int_parser(minimum: int, what: str, maximum: int | None = None,
+                above: str = "") -> Callable[[str], int]:
     def parse(raw: str) -> int:
         try:
             value = int(raw)
@@ -55,9 +57,19 @@ def _int_parser(minimum: int, what: str) -> Callable[[str], int]:
             raise JudgeConfigError(f"{raw!r} is not an integer; {what}") from None
         if value < minimum:
             raise JudgeConfigError(f"{raw!r} is below {minimum}; {what}")
+        if maximum is not None and value > maximum:
+            raise JudgeConfigError(f"{raw!r} is above {maximum}; {above or what}")
         return value
 
     return parse
+
+
+# Bounds that keep a typo from reaching llama.cpp, which aborts the process on an
+# absurd thread count and allocates the whole context window up front. The model's
+# trained context is checked again before it loads (backends/llamacpp.py).
+THREADS_PER_CPU = 4
+MAX_THREADS = (os.cpu_count() or 1) * THREADS_PER_CPU
+MAX_N_CTX = 1 << 20  # 1,048,576 tokens
 
 
 def _positive_float(raw: str) -> float:
@@ -73,7 +85,9 @@ def _positive_float(raw: str) -> float:
 def _optional_threads(raw: str) -> int | None:
     if raw.strip().lower() in ("", "auto"):
         return None
-    return _int_parser(1, "use a thread count of at least 1, or 'auto'")(raw)
+    return _int_parser(1, "use a thread count of at least 1, or 'auto'", MAX_THREADS,
+                       f"this machine has {os.cpu_count()} CPUs; use 'auto', or at most "
+                       f"{THREADS_PER_CPU} threads per CPU")(raw)
 
 
 def _optional_path(raw: str) -> str | None:
@@ -194,7 +208,9 @@ OPTIONS: tuple[Option, ...] = (
            "default pass threshold on the 0..1 judge score (default 0.5)"),
     Option("n_gpu_layers", _int_parser(-1, "use -1 for all layers, 0 for CPU only"), "0",
            "model layers to offload to the GPU; -1 offloads all (default 0, CPU)"),
-    Option("n_ctx", _int_parser(256, "use a context window of at least 256 tokens"), "4096",
+    Option("n_ctx", _int_parser(256, "use a context window of at least 256 tokens", MAX_N_CTX,
+                                "no judge model needs a larger window (it is also checked "
+                                "against the model's trained context)"), "4096",
            "context window of the local model in tokens (default 4096)"),
     Option("n_threads", _optional_threads, "auto",
            "CPU threads for the local model (default auto)"),
