@@ -26,7 +26,14 @@ from ..judging import composite, requests
 from ..judging.judge import Judge, evaluate_many
 from ..judging.verdict import JudgeRequest, Verdict
 from ..session import JudgeSession, running
-from ..storage.checklist_files import ChecklistFile, checklist_path, parse_items, read, write
+from ..storage.checklist_files import (
+    ChecklistFile,
+    checklist_path,
+    legacy_checklist_path,
+    parse_items,
+    read,
+    write,
+)
 from ..storage.record_modes import may_record, written_file_rule
 from ._shared import conclude, plain_judge_errors, policy_and_threshold
 
@@ -200,6 +207,15 @@ def frozen_items(session: JudgeSession, item: pytest.Item | None, instruction: s
             f"{item.nodeid} would share {path}; give each one a name=")
     if rule.reuse:
         stored = read(path)
+        legacy = legacy_checklist_path(Path(item.path), item.nodeid, item.name, name)
+        if stored is None and legacy is not None:
+            # Written before file names carried a hash: several parametrized tests may
+            # share it, so it serves this test only if it answers the same instruction.
+            old = read(legacy)
+            if old is not None and old.instruction == instruction:
+                if rule.keep:
+                    write(path, old)
+                return Frozen(old.items, f"checklist from {legacy}")
         if stored is not None and stored.instruction == instruction:
             return Frozen(stored.items, f"checklist from {path}")
         if not may_record(mode, stored is not None):

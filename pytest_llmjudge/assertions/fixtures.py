@@ -12,9 +12,10 @@ import pytest
 
 from ..errors import JudgeConfigError
 from ..judging import requests
+from ..judging.texts import surrogate_problem
 from ..judging.verdict import Verdict
 from ..session import JudgeSession
-from ..storage.baselines import baseline_path, read, write
+from ..storage.baselines import migrate, read, write
 from ._shared import (
     build_request,
     checked_text,
@@ -167,7 +168,7 @@ class BaselineFixture:
     def __init__(self, item: pytest.Item, update: bool) -> None:
         self._item = item
         self._update = update
-        self.path = baseline_path(Path(item.path), item.nodeid, item.name)
+        self.path = migrate(Path(item.path), item.nodeid, item.name)
 
     def __call__(self, name: str, output: str | None = None) -> str:
         __tracebackhide__ = True
@@ -178,6 +179,9 @@ class BaselineFixture:
                 raise JudgeConfigError(
                     f"baseline({name!r}): --llmjudge-update-baselines records the output "
                     "passed with it, and none was: call baseline(name, output)")
+            problem = surrogate_problem(output, f"baseline({name!r})'s output")
+            if problem is not None:
+                raise JudgeConfigError(problem)
             stored = read(self.path)
             stored[name] = output
             write(self.path, self._item.nodeid, stored)

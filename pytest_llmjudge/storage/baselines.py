@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import JudgeConfigError
+from ..judging.texts import surrogate_problem
 from .files import write_atomically
-from .snapshots import snapshot_path
+from .snapshots import legacy_snapshot_path, snapshot_path
 
 FORMAT = "pytest-llmjudge baselines"
 VERSION = 1
@@ -29,6 +30,24 @@ class BaselineFileError(JudgeConfigError):
 def baseline_path(test_file: Path, nodeid: str, test_name: str) -> Path:
     """``<test dir>/__llmjudge__/baselines/<module>/<test>.json``."""
     return snapshot_path(test_file, nodeid, test_name, "baselines", ".json")
+
+
+def migrate(test_file: Path, nodeid: str, test_name: str) -> Path:
+    """This test's baseline file, moved first from where versions before 0.2 kept it
+    (a name parametrized tests could share) when that file is this test's own; one
+    another test wrote stays where it is, for that test to move."""
+    path = baseline_path(test_file, nodeid, test_name)
+    legacy = legacy_snapshot_path(test_file, nodeid, test_name, "baselines", ".json")
+    if legacy is None or path.exists() or not legacy.exists():
+        return path
+    try:
+        owner = json.loads(legacy.read_text("utf-8")).get("test")
+    except (OSError, ValueError, AttributeError):
+        return path  # not readable as a baseline file: left for the user to see
+    if owner == nodeid:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        legacy.rename(path)
+    return path
 
 
 def read(path: Path) -> dict[str, str]:
@@ -59,6 +78,9 @@ def read(path: Path) -> dict[str, str]:
     for name, output in stored.items():
         if not isinstance(output, str) or not output.strip():
             raise invalid(f"baseline {name!r} is not a non-empty string")
+        problem = surrogate_problem(output, f"baseline {name!r}")
+        if problem is not None:
+            raise invalid(problem)
     return dict(stored)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import JudgeConfigError
 from .files import write_atomically
-from .snapshots import snapshot_path
+from .snapshots import legacy_snapshot_path, snapshot_path
 
 HEADER = "# pytest-llmjudge checklist v1"
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -71,14 +71,23 @@ def parse_items(raw: object, where: str) -> tuple[str, ...]:
 def checklist_path(test_file: Path, nodeid: str, test_name: str, name: object) -> Path:
     """``<test dir>/__llmjudge__/checklists/<module>/<test>[.<name>].checklist``: plain
     text, but not ``.txt``, which pytest's doctest plugin collects as ``test*.txt``."""
-    suffix = ".checklist"
-    if name is not None:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise JudgeConfigError(
-                f"name={name!r} must be letters, digits, '_' or '-'; it becomes part of "
-                "the checklist's file name")
-        suffix = f".{name}{suffix}"
-    return snapshot_path(test_file, nodeid, test_name, "checklists", suffix)
+    return snapshot_path(test_file, nodeid, test_name, "checklists", _suffix(name))
+
+
+def legacy_checklist_path(test_file: Path, nodeid: str, test_name: str,
+                          name: object) -> Path | None:
+    """Where versions before 0.2 kept this checklist, if elsewhere (see snapshots)."""
+    return legacy_snapshot_path(test_file, nodeid, test_name, "checklists", _suffix(name))
+
+
+def _suffix(name: object) -> str:
+    if name is None:
+        return ".checklist"
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise JudgeConfigError(
+            f"name={name!r} must be letters, digits, '_' or '-'; it becomes part of "
+            "the checklist's file name")
+    return f".{name}.checklist"
 
 
 def render(checklist: ChecklistFile) -> str:
