@@ -59,6 +59,28 @@ def test_logprob_strategy_errors_when_the_server_returns_none(
     ])
 
 
+def test_auto_polls_once_a_server_sends_no_logprobs(
+    remote: pytest.Pytester, proxy: FaultProxy,
+) -> None:
+    """Rough edge of issue 15: the docs said the score became the hard answer, the code
+    errored every test. Now 'auto' learns from the first reply and polls, once warned."""
+    proxy.always = "nologprobs"
+    remote.makepyfile("""
+        def test_one(judge):
+            assert judge.evaluate("Thank you for asking!", "The reply is polite",
+                                  polls=3).strategy == "chainpoll"
+
+        def test_two(judge):
+            assert judge.evaluate("Thanks, happy to help.", "The reply is polite",
+                                  polls=3).strategy == "chainpoll"
+    """)
+    result = remote.runpytest(f"--llmjudge-api-base={proxy.url}")
+    result.assert_outcomes(passed=2)
+    assert result.stdout.str().count("LogprobsMissingWarning") == 1
+    result.stdout.fnmatch_lines(["*litellm:openai/judge returned no log-probabilities, so "
+                                 "strategy 'auto' scores by chainpoll votes*"])
+
+
 def test_without_logprobs_auto_polls_and_logprob_is_refused_up_front(
     remote: pytest.Pytester, proxy: FaultProxy,
 ) -> None:

@@ -35,6 +35,9 @@ CLAIM_MODES = ("sentences", "atomic", "off")
 CLAIM_CRITERION = "The claim is supported by the context"
 STATED_CRITERION = "The response states the claim"
 MAX_CLAIMS = 12
+# Most sentences one answer is split into: each is a judge call (7 s on the 1.5B
+# model on 2 cores), and a 200,000-character answer split into 8,000 of them.
+MAX_SENTENCE_CLAIMS = 64
 # A sentence ends at . ! or ? followed by space and a capital, digit or quote; common
 # abbreviations ("e.g.", "Dr.") do not end one.
 _END = re.compile(r"(?<=[.!?])([\"')\]]?)\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -93,6 +96,12 @@ def judge_grounded(judge: Judge, request: JudgeRequest, mode: str) -> Verdict:
         # Every sentence is judged, however many: a sentence left out would be a
         # claim nobody checked.
         claims = split_sentences(request.output)
+        if len(claims) > MAX_SENTENCE_CLAIMS:
+            raise JudgeConfigError(
+                f"the answer splits into {len(claims)} sentences, more than the "
+                f"{MAX_SENTENCE_CLAIMS} claims one grounded judgment makes calls for "
+                f"({len(request.output)} characters); assert the answer's parts one by one, "
+                "or judge it whole with claims='off' if it fits the judge's context")
     else:
         claims, extra, notes = _atomic_claims(judge, request)
         # The writer may leave a fact out, so the whole answer is judged too: a claim

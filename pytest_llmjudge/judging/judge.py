@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..backends.base import Backend, Completion, CompletionRequest, Message, ReplySpec
 from ..calibration.thresholds_file import KIND_OF_TASK, Calibration
@@ -25,6 +25,9 @@ from .policy import poll_seed
 from .prompts import PromptTemplate, load, untrusted_tag
 from .reply_formats import JudgeReply, choice_value, parse_reply, reply_spec
 from .verdict import JudgeRequest, Verdict, Vote
+
+if TYPE_CHECKING:  # sqlite3 loads with the first judge call
+    from ..storage.cache import Entry
 
 TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1",
                 "checklist": "checklist.v1", "claim": "claim.v1",
@@ -61,12 +64,22 @@ class Judge:
         self.parallel = max(1, min(settings.concurrency,
                                    getattr(backend, "max_parallel_calls", settings.concurrency)))
         self._slots = threading.BoundedSemaphore(self.parallel)
+        self.logprobs_missing = False  # learnt from a reply (note_logprobs_missing)
+        self._missing_lock = threading.Lock()
 
     @property
     def supports_logprobs(self) -> bool:
         """Whether the backend can show P(YES). A backend plugin that does not say is
         taken to have none, so strategy 'auto' polls votes from it."""
-        return bool(getattr(self.backend, "supports_logprobs", False))
+        return not self.logprobs_missing and bool(
+            getattr(self.backend, "supports_logprobs", False))
+
+    def note_logprobs_missing(self) -> bool:
+        """A reply came without the log-probabilities the backend promised: strategy
+        'auto' polls instead for the rest of the session. True the first time."""
+        with self._missing_lock:
+            first, self.logprobs_missing = not self.logprobs_missing, True
+        return first
 
     def evaluate(self, request: JudgeRequest) -> Verdict:
         return strategies.run(self, request)
@@ -175,6 +188,10 @@ class Judge:
         completion: Completion | None = None
         value: T | None = None
         seed = 0
+        # Calls made are recorded once a reply is accepted: the malformed replies of
+        # attempts a retry then fixed are kept too (a replay retraces the same attempts),
+        # but none of a call that ends in an error.
+        pending: list[Entry] = []
         retrying = Retrying(stop=stop_after_attempt(1 + self.settings.retries),
                             retry=retry_if_exception_type(JudgeReplyError), reraise=True)
         try:
@@ -195,7 +212,7 @@ class Judge:
                             logprobs=need_probs,
                             max_tokens=max_tokens,
                             timeout=self.settings.timeout,
-                        ), index)
+                        ), index, pending)
                     completion = answer.completion
                     replayed += answer.replayed
                     dry_run = dry_run or answer.dry_run
@@ -210,6 +227,7 @@ class Judge:
                 "Raise llmjudge_max_tokens or llmjudge_retries, or use a larger judge model"
             ) from None
         assert completion is not None and value is not None
+        self.replayer.keep(pending)
         return Call(value, completion, seed, attempts, prompt_tokens, completion_tokens, busy[0],
                     sum(costs) if costs else None, replayed, dry_run)
 

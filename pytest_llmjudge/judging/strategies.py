@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -40,6 +41,28 @@ def resolve(judge: Judge, strategy: str) -> str:
 
 
 def run(judge: Judge, request: JudgeRequest) -> Verdict:
+    try:
+        return _run(judge, request)
+    except LogprobsUnavailableError:
+        # 'auto' promised P(YES) from a server that then sent none: it polls instead,
+        # as 'auto' does on any judge without probabilities. An explicit strategy that
+        # needs them stays an error.
+        if request.policy.strategy != "auto":
+            raise
+        if judge.note_logprobs_missing():
+            warnings.warn(LogprobsMissingWarning(
+                f"llmjudge: {judge.backend.judge_id} returned no log-probabilities, so "
+                "strategy 'auto' scores by chainpoll votes for the rest of this run; set "
+                "llmjudge_api_logprobs=false to say so up front (and skip the wasted call)"),
+                stacklevel=2)
+        return _run(judge, request)
+
+
+class LogprobsMissingWarning(UserWarning):
+    """Strategy 'auto' met a judge whose replies carry no log-probabilities."""
+
+
+def _run(judge: Judge, request: JudgeRequest) -> Verdict:
     started = time.perf_counter()
     strategy = resolve(judge, request.policy.strategy)
     request = judge.calibrated(request, "cot" if strategy in POLLING else "direct")
