@@ -139,3 +139,26 @@ def test_a_silent_server_is_cut_off_at_the_timeout(
     assert elapsed < 30, f"two 2 s timeouts took {elapsed:.1f} s"
 
 
+
+
+@pytest.mark.parametrize("fault", ["slowstream", "stall", "html", "chunked", "drop",
+                                   "echokey", "errorkey", "401", "500", "shape"])
+def test_every_fault_ends_by_the_deadline_and_leaks_no_key(
+    remote: pytest.Pytester, proxies: list[FaultProxy], monkeypatch: pytest.MonkeyPatch,
+    fault: str,
+) -> None:
+    """Each fault mode, with a key in the environment: the run ends within a generous
+    bound of its timeout, every test is an ERROR (never a pass), and the key reaches
+    neither the terminal nor a report."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    proxies.append(FaultProxy(None, always=fault, stall_seconds=60))
+    remote.makepyfile(TWO)
+    report = remote.path / "r.json"
+    started = time.monotonic()
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}", "--llmjudge-timeout=3",
+                              "--llmjudge-api-retries=1", "--llmjudge-retries=1",
+                              f"--llmjudge-report={report}", "-rA")
+    elapsed = time.monotonic() - started
+    result.assert_outcomes(errors=2)
+    assert SECRET not in result.stdout.str() + result.stderr.str() + report.read_text()
+    assert elapsed < 45, f"{fault}: two judged tests with a 3 s timeout took {elapsed:.1f} s"

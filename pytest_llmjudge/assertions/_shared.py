@@ -15,6 +15,7 @@ from ..errors import JudgeConfigError, JudgeError, UnstableVerdictError, Unstabl
 from ..judging import requests
 from ..judging.policy import Policy, make_policy
 from ..judging.verdict import JudgeRequest, Verdict
+from ..masking import mask
 from ..reporting.failure import explain
 from ..session import JudgeSession, running
 
@@ -26,7 +27,8 @@ class JudgeAssertionError(AssertionError):
 
     def __init__(self, verdict: Verdict) -> None:
         self.verdict = verdict
-        super().__init__("\n".join(explain(verdict)))
+        # Masked: the output it quotes may hold a key, and CI logs are kept.
+        super().__init__(mask("\n".join(explain(verdict))))
 
 
 # Failures print the class by its public name, not this private module's.

@@ -61,7 +61,9 @@ def load(path: Path) -> list[Example]:
     except (OSError, UnicodeDecodeError) as err:
         raise LabelsFileError(f"cannot read labels file {path}: {err}") from None
     examples = [_example(path, number, line)
-                for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+                # Lines end at "\n" only: str.splitlines would also cut a JSON string
+                # at a U+2028 or U+0085 written raw inside it.
+                for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
     if not examples:
         raise LabelsFileError(f"{path} holds no labelled examples; write one JSON object a "
                               'line, e.g. {"kind": "judged", "output": "...", '

@@ -11,11 +11,18 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from ..backends.base import Backend, Completion, CompletionRequest, Message, ReplySpec
+from ..backends.base import (
+    Backend,
+    ChoiceField,
+    Completion,
+    CompletionRequest,
+    Message,
+    ReplySpec,
+)
 from ..calibration.thresholds_file import KIND_OF_TASK, Calibration
 from ..config.settings import Settings
 from ..errors import JudgeReplyError, LogprobsUnavailableError
@@ -28,6 +35,9 @@ from .verdict import JudgeRequest, Verdict, Vote
 
 if TYPE_CHECKING:  # sqlite3 loads with the first judge call
     from ..storage.cache import Entry
+
+# How far a reply's choice probabilities may add up away from 1 (rounding).
+PROBABILITY_SLACK = 1e-6
 
 TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1",
                 "checklist": "checklist.v1", "claim": "claim.v1",
@@ -140,7 +150,7 @@ class Judge:
                          max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1))
         reply: JudgeReply = call.value
         choice = "answer" if request.scale is None else "rating"
-        probs = call.completion.choice_probs.get(choice)
+        probs = _checked_probs(call.completion.choice_probs.get(choice), spec, choice)
         # P(YES), or the expected rating mapped onto 0..1.
         p_yes = (sum(p * choice_value(c, request.scale) for c, p in probs.items())
                  if probs else None)
@@ -230,6 +240,28 @@ class Judge:
         self.replayer.keep(pending)
         return Call(value, completion, seed, attempts, prompt_tokens, completion_tokens, busy[0],
                     sum(costs) if costs else None, replayed, dry_run)
+
+
+def _checked_probs(probs: Mapping[str, float] | None, spec: ReplySpec,
+                   name: str) -> Mapping[str, float] | None:
+    """A reply's choice probabilities, refused where they cannot be scored: a choice the
+    reply format does not offer, or a total that is not 1 (both can only come from an
+    edited cache or import, never from a backend)."""
+    if probs is None:
+        return None
+    field = next(f for f in spec.fields if isinstance(f, ChoiceField) and f.name == name)
+    unknown = sorted(set(probs) - set(field.choices))
+    outside = sorted(p for p in probs.values() if not 0.0 <= p <= 1.0)  # NaN too
+    total = sum(probs.values())
+    if unknown or outside or not abs(total - 1.0) <= PROBABILITY_SLACK:
+        why = (f"name choice(s) {unknown} the reply format does not offer "
+               f"({', '.join(field.choices)})" if unknown else
+               f"hold {outside[0]!r}, not a probability" if outside else
+               f"add up to {total!r}, not 1")
+        raise JudgeReplyError(
+            f"the reply's probabilities for {name!r} {why}; the recorded judgment was "
+            "edited or damaged: re-record the test (--llmjudge-record-mode=all)")
+    return probs
 
 
 @dataclass(frozen=True)

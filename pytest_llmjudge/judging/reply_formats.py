@@ -85,6 +85,9 @@ def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
         raise JudgeReplyError(
             f"judge reply is not JSON ({err.msg} at character {err.pos}): {_clip(text)}"
         ) from None
+    except (ValueError, RecursionError) as err:  # a 5,000-digit number, deep nesting
+        raise JudgeReplyError(f"judge reply is not usable JSON ({type(err).__name__}: "
+                              f"{str(err)[:100]}): {_clip(text)}") from None
     try:
         jsonschema.validate(data, spec.json_schema())
     except jsonschema.ValidationError as err:

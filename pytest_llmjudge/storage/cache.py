@@ -146,6 +146,10 @@ def completion_from_json(data: dict[str, object]) -> Completion:
             raise ValueError("choice_probs is not an object of objects")
         choice_probs = {str(k): {str(c): _probability(p) for c, p in v.items()}
                         for k, v in probs.items()}
+        for name, field in choice_probs.items():
+            total = sum(field.values())
+            if not abs(total - 1.0) <= 1e-6:  # a backend renormalises over the choices
+                raise ValueError(f"the probabilities of {name!r} add up to {total!r}, not 1")
         cost = data.get("cost_usd")
         return Completion(
             text=_text(data["text"]),

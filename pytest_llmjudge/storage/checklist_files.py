@@ -110,7 +110,10 @@ def parse(text: str, path: Path) -> ChecklistFile:
             f"checklist file {path}, line {number}: {why}. Fix the file, or delete it and "
             "run with --llmjudge-update-checklists to have the judge write it again")
 
-    lines = text.splitlines()
+    # Lines end at "\n" only: the instruction is JSON, which may hold a raw U+2028.
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
     if not lines or lines[0].strip() != HEADER:
         raise corrupt(1, f"the first line must be {HEADER!r}")
     instruction: str | None = None

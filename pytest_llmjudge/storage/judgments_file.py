@@ -195,7 +195,11 @@ def _entry(path: Path, number: int, line: str, validator: Any) -> Entry:
         raise JudgmentsFileError(
             f"{where}: the key does not match the line's parts (edited by hand, or a merge "
             "joined two versions); re-export the file, or remove the line")
-    return Entry(key, data["test"], completion_from_json(data["reply"]))
+    try:
+        completion = completion_from_json(data["reply"])
+    except ValueError as err:
+        raise _bad_line(where, f"reply: {err}") from None
+    return Entry(key, data["test"], completion)
 
 
 _STRINGS = ("key", "test", "judge", "prompt", "texts", "request")
