@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from servers import JudgeServer
+    from servers import FaultProxy, JudgeServer
 
     from pytest_llmjudge.judging.judge import Judge
 
@@ -106,6 +106,15 @@ def judge_server() -> Iterator[JudgeServer]:
     server = JudgeServer()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def proxies() -> Iterator[list[FaultProxy]]:
+    """Fault proxies a test starts (tests/servers.py), stopped after it."""
+    made: list[FaultProxy] = []
+    yield made
+    for proxy in made:
+        proxy.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 
 import pytest
 from servers import FaultProxy
@@ -24,14 +23,6 @@ TWO = """
         assert_judged("Thanks, I will check that for you.", "The reply is polite")
 """
 SECRET = "sk-test-SECRET123-do-not-leak"
-
-
-@pytest.fixture
-def proxies() -> Iterator[list[FaultProxy]]:
-    made: list[FaultProxy] = []
-    yield made
-    for proxy in made:
-        proxy.stop()
 
 
 def test_a_slow_streaming_server_is_cut_off_at_the_timeout(

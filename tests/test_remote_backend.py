@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from servers import FaultProxy, JudgeServer, free_port
@@ -17,14 +16,6 @@ JUDGED = """
         assert_judged("Thank you! Could you share your order number?", "The reply is polite",
                       threshold={threshold})
 """
-
-
-@pytest.fixture
-def proxies() -> Iterator[list[FaultProxy]]:
-    made: list[FaultProxy] = []
-    yield made
-    for proxy in made:
-        proxy.stop()
 
 
 def test_judges_through_a_real_server(remote: pytest.Pytester, judge_server: JudgeServer) -> None:
