@@ -118,9 +118,9 @@ class Collector:
         """Whether every test of the suite ran: then a test the export holds that did not
         report no longer exists. Any selection, failed collection or early stop says no."""
         option = self.config.option
+        # pytest's option names (-x sets maxfail to 1).
         selected = any(getattr(option, name, None) for name in (
-            "keyword", "markexpr", "deselect", "lf", "last_failed", "stepwise",
-            "stepwise_skip", "maxfail", "exitfirst"))
+            "keyword", "markexpr", "deselect", "lf", "stepwise", "stepwise_skip", "maxfail"))
         from_args = getattr(self.config, "args_source", None) == pytest.Config.ArgsSource.ARGS
         return (exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
                 and not selected and not from_args and not self.partial_collection)
