@@ -102,6 +102,9 @@ class CompletionRequest:
     logprobs: bool = True
     max_tokens: int = 160
     timeout: float = 120.0
+    # Whether the caller needs the judge's last hidden state at the first choice field's
+    # answer position (a fitted head scores it). Only an in-process model can show it.
+    hidden_state: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,10 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None  # where the provider's price is known
+    # The last hidden state at the first choice field's answer position, as float16
+    # little-endian bytes (compact enough to record; the same bytes fresh or replayed),
+    # when the request asked for it and the backend can show it.
+    hidden_state: bytes | None = None
 
 
 @runtime_checkable

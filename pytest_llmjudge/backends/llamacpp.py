@@ -90,7 +90,10 @@ class LlamaCppBackend:
             ) from None
         self._lib = llama_cpp
         self._kwargs: dict[str, Any] = dict(
-            n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, n_threads=n_threads, verbose=False
+            n_ctx=n_ctx, n_gpu_layers=n_gpu_layers, n_threads=n_threads, verbose=False,
+            # Per-token hidden states, read when a fitted head asks (llama_set_embeddings
+            # turns them on for that one token; pooling would average the whole prompt).
+            pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
         )
         self._model = model
         self._formatter_class = Jinja2ChatFormatter
@@ -193,13 +196,17 @@ class LlamaCppBackend:
         rng = random.Random(request.seed)
         text = ""
         choice_probs: dict[str, dict[str, float]] = {}
+        hidden: bytes | None = None
         generated = 0
         for index, spec in enumerate(request.reply.fields):
             scaffold = ("{" if index == 0 else ", ") + json.dumps(spec.name) + ": "
             if isinstance(spec, ChoiceField):
                 scaffold += '"'
                 tokens += self._tokenize(scaffold, special=False)
-                self._eval(tokens, deadline)
+                wanted = request.hidden_state and hidden is None
+                self._eval(tokens, deadline, hidden=wanted)
+                if wanted:
+                    hidden = self._hidden_state()
                 probs = self._choice_probs(spec)
                 choice_probs[spec.name] = probs
                 answer = _pick(probs, request.choice_temperature, rng)
@@ -220,6 +227,7 @@ class LlamaCppBackend:
             prompt_tokens=prompt_tokens,
             # Scaffold and answer tokens count too: they are part of what the judge wrote.
             completion_tokens=len(tokens) - prompt_tokens + 1,
+            hidden_state=hidden,
         )
 
     # -- helpers ----------------------------------------------------------------------
@@ -253,9 +261,12 @@ class LlamaCppBackend:
         tokens += self._tokenize(rendered[position:], special=True)
         return tokens
 
-    def _eval(self, tokens: list[int], deadline: float) -> None:
+    def _eval(self, tokens: list[int], deadline: float, *, hidden: bool = False) -> None:
         """Bring the model's state to ``tokens``, reusing the cached prefix (the system prompt
-        and template are shared by every call), checking the deadline between batches."""
+        and template are shared by every call), checking the deadline between batches.
+        With ``hidden``, the last token is decoded alone with hidden states on: the same
+        forward pass gives the logits and the hidden state, and turning them on for the
+        whole prompt would make llama.cpp compute an output row for every token."""
         llm = self._llm
         common = 0
         if not (getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False)):
@@ -269,9 +280,29 @@ class LlamaCppBackend:
             llm.reset()
         llm.n_tokens = common
         step = max(1, llm.n_batch)
-        for start in range(common, len(tokens), step):
+        end = len(tokens) - 1 if hidden else len(tokens)
+        for start in range(common, end, step):
             _check(deadline, "evaluating the prompt")
-            llm.eval(tokens[start : start + step])
+            llm.eval(tokens[start : min(start + step, end)])
+        if hidden:
+            _check(deadline, "evaluating the prompt")
+            self._lib.llama_set_embeddings(llm.ctx, True)
+            try:
+                llm.eval(tokens[-1:])
+            finally:
+                self._lib.llama_set_embeddings(llm.ctx, False)
+
+    def _hidden_state(self) -> bytes:
+        import numpy as np
+
+        pointer = self._lib.llama_get_embeddings_ith(self._llm.ctx, -1)
+        if not pointer:
+            raise ModelLoadError(
+                f"llama.cpp showed no hidden state for {self._model.name}; a fitted head "
+                "cannot score with it: set llmjudge_heads=off")
+        size = self._lib.llama_model_n_embd(self._llm.model)
+        state = np.ctypeslib.as_array(pointer, shape=(size,)).astype("<f2")
+        return state.tobytes()
 
     def _logits(self) -> Any:
         import numpy as np

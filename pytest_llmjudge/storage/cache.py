@@ -17,6 +17,7 @@ Nothing here sees an API key: requests hold messages and sampling parameters onl
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -108,12 +109,16 @@ def call_key(judge: str, prompt: str, request: CompletionRequest, poll: int) -> 
     """The key of one backend call. The timeout is left out: it bounds the wait, it
     does not change the reply."""
     texts = list(request.untrusted)
-    sampling = json.dumps({
+    parameters: dict[str, object] = {
         "temperature": request.temperature,
         "choice_temperature": request.choice_temperature,
         "logprobs": request.logprobs,
         "max_tokens": request.max_tokens,
-    }, sort_keys=True)
+    }
+    if request.hidden_state:
+        # Only then: every key recorded before heads existed stays the same.
+        parameters["hidden_state"] = True
+    sampling = json.dumps(parameters, sort_keys=True)
     whole = {"messages": [[m.role, m.content] for m in request.messages],
              "reply": request.reply.json_schema(), "texts": texts}
     return CallKey(judge, prompt, _sha(texts), _sha(whole), sampling, poll, request.seed,
@@ -130,11 +135,15 @@ def _plain(shown: str) -> str:
 
 
 def completion_to_json(completion: Completion) -> dict[str, object]:
-    return {"text": completion.text,
-            "choice_probs": {k: dict(v) for k, v in completion.choice_probs.items()},
-            "prompt_tokens": completion.prompt_tokens,
-            "completion_tokens": completion.completion_tokens,
-            "cost_usd": completion.cost_usd}
+    data: dict[str, object] = {
+        "text": completion.text,
+        "choice_probs": {k: dict(v) for k, v in completion.choice_probs.items()},
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "cost_usd": completion.cost_usd}
+    if completion.hidden_state is not None:
+        data["hidden_state"] = base64.b64encode(completion.hidden_state).decode("ascii")
+    return data
 
 
 def completion_from_json(data: dict[str, object]) -> Completion:
@@ -151,15 +160,36 @@ def completion_from_json(data: dict[str, object]) -> Completion:
             if not abs(total - 1.0) <= 1e-6:  # a backend renormalises over the choices
                 raise ValueError(f"the probabilities of {name!r} add up to {total!r}, not 1")
         cost = data.get("cost_usd")
+        hidden = data.get("hidden_state")
         return Completion(
             text=_text(data["text"]),
             choice_probs=choice_probs,
             prompt_tokens=int(data.get("prompt_tokens") or 0),  # type: ignore[call-overload]
             completion_tokens=int(data.get("completion_tokens") or 0),  # type: ignore[call-overload]
             cost_usd=None if cost is None else float(cost),  # type: ignore[arg-type]
+            hidden_state=None if hidden is None else _hidden_state(hidden),
         )
     except (KeyError, TypeError, AttributeError) as err:
         raise ValueError(f"not a stored reply ({type(err).__name__}: {err})") from None
+
+
+def _hidden_state(value: object) -> bytes:
+    """A recorded hidden state: base64 of float16 values, every one finite."""
+    import binascii
+
+    import numpy as np
+
+    if not isinstance(value, str):
+        raise ValueError(f"the hidden state is {type(value).__name__}, not a base64 string")
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise ValueError("the hidden state is not base64") from None
+    if not raw or len(raw) % 2:
+        raise ValueError(f"the hidden state holds {len(raw)} bytes, not float16 values")
+    if not np.isfinite(np.frombuffer(raw, dtype="<f2")).all():
+        raise ValueError("the hidden state holds a value that is not a finite number")
+    return raw
 
 
 def _text(value: object) -> str:

@@ -48,7 +48,8 @@ _LINE_SCHEMA = {
                                    "type": "number", "minimum": 0, "maximum": 1}}},
                            "prompt_tokens": {"type": "integer", "minimum": 0},
                            "completion_tokens": {"type": "integer", "minimum": 0},
-                           "cost_usd": {"type": ["number", "null"], "minimum": 0}},
+                           "cost_usd": {"type": ["number", "null"], "minimum": 0},
+                           "hidden_state": {"type": "string"}},
         },
     },
 }
@@ -225,6 +226,8 @@ def sound_line(data: Any) -> bool:
             return False
     if "cost_usd" in reply and not (reply["cost_usd"] is None or (
             _number(reply["cost_usd"]) and reply["cost_usd"] >= 0)):
+        return False
+    if "hidden_state" in reply and not isinstance(reply["hidden_state"], str):
         return False
     probs = reply.get("choice_probs", {})
     return isinstance(probs, dict) and all(
