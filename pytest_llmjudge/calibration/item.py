@@ -30,7 +30,7 @@ class CalibrationWarning(UserWarning):
 
 class CalibrationItem(pytest.Item):
     def runtest(self) -> None:
-        from . import labels, thresholds_file
+        from . import head_fit, heads, labels, thresholds_file
         from .run import judge_example, measure, report_lines
 
         session = self.config.stash[session_key]
@@ -39,11 +39,21 @@ class CalibrationItem(pytest.Item):
         examples = labels.load(path)
         judge = session.judge
         verdicts = []
+        observed: dict[str, head_fit.Observed] = {}
         for example in examples:
             try:
-                verdicts.append(judge_example(judge, example))
+                if settings.fit_head and head_fit.can_fit(example):
+                    verdict, state = head_fit.observe_example(judge, example)
+                    group = observed.setdefault(example.kind, head_fit.Observed(
+                        example.kind, verdict.judge_id, verdict.prompt_version))
+                    group.states.append(state)
+                    group.p_yes.append(verdict.score)
+                    group.labels.append(example.positive)
+                else:
+                    verdict = judge_example(judge, example)
             except JudgeError as err:
                 raise type(err)(f"{path}:{example.line}: {err}") from None
+            verdicts.append(verdict)
         target, share = settings.calibrate_target
         reports = measure(verdicts, examples, target_tpr=share if target == "tpr" else None,
                           target_tnr=share if target == "tnr" else None,
@@ -53,6 +63,18 @@ class CalibrationItem(pytest.Item):
             for warning in report.warnings:
                 warnings.warn(CalibrationWarning(f"llmjudge calibration: {warning}"),
                               stacklevel=1)
+        fitted_heads: list[heads.Head] = []
+        if settings.fit_head:
+            head_reports = [head_fit.fit(group, str(path), seed=settings.seed)
+                            for group in observed.values()]
+            for r in head_reports:
+                if r.head is not None and (not r.why_not or settings.fit_head_force):
+                    fitted_heads.append(r.head)
+                    r.written = settings.update_calibration
+            lines += head_fit.report_lines(head_reports)
+            if not any(r.head is not None for r in head_reports):
+                self.user_properties.append((CALIBRATION_PROPERTY, "\n".join(lines)))
+                raise head_fit.no_head_fitted(head_reports, str(path))
         if settings.update_calibration:
             objective = "balanced accuracy" if target == "balanced_accuracy" else (
                 f"{target.upper()} >= {share:g}")
@@ -62,9 +84,10 @@ class CalibrationItem(pytest.Item):
                 for r in reports if r.fitted is not None and r.kind != "pairwise"]
             if session.calibration_path is None:
                 raise JudgeError("--llmjudge-update-calibration needs llmjudge_calibration_file")
-            written = thresholds_file.write(session.calibration_path, entries)
-            lines.append(f"wrote {len(entries)} fitted threshold(s) to {written}; later runs "
-                         "apply them where a test gives no threshold")
+            written = thresholds_file.write(session.calibration_path, entries, fitted_heads)
+            lines.append(f"wrote {len(entries)} fitted threshold(s) and {len(fitted_heads)} "
+                         f"head(s) to {written}; later runs apply them where a test gives "
+                         "no threshold (a head: where the strategy is logprob)")
         self.user_properties.append((CALIBRATION_PROPERTY, "\n".join(lines)))
         floor = settings.min_agreement
         if floor is not None:

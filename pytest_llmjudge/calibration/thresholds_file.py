@@ -1,10 +1,13 @@
-"""Fitted thresholds kept in a file that later runs apply: ``llmjudge-calibration.json``.
+"""Fitted thresholds and heads kept in a file that later runs apply:
+``llmjudge-calibration.json``.
 
 An entry holds one threshold for one judge (backend, model name and file hash), one
 prompt version and one kind of judgment, with what it was fitted on. A run applies an
 entry only where all three match and the test gave no threshold itself; an entry for
 another judge or prompt is ignored, with a warning naming both, so a model or prompt
-change can never inherit a threshold fitted for something else.
+change can never inherit a threshold fitted for something else. Heads
+(calibration/heads.py) are kept the same way, keyed alike, under "heads" (version 2;
+a version 1 file, thresholds only, is still read).
 """
 
 from __future__ import annotations
@@ -12,17 +15,33 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import JudgeConfigError
 from ..storage.files import write_atomically
+from .heads import Head, head_from_json
 
 FORMAT = "pytest-llmjudge calibration"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)
 KIND_OF_TASK = {"criterion": "judged", "grounded": "grounded", "correct": "correct",
                 "checklist": "checklist"}
+
+
+# The heads that ship in the package (calibration/packaged/heads.json), fitted for the
+# default judge: see benchmarks/quality.py.
+PACKAGED = "the packaged heads"
+
+
+def packaged_heads() -> list[Head]:
+    from importlib.resources import files
+
+    resource = files("pytest_llmjudge.calibration") / "packaged" / "heads.json"
+    data = json.loads(resource.read_text(encoding="utf-8"))
+    return [replace(head_from_json(raw, f"{PACKAGED}: head {number}"), source=PACKAGED)
+            for number, raw in enumerate(data["heads"], 1)]
 
 
 class CalibrationFileError(JudgeConfigError):
@@ -46,6 +65,12 @@ class Entry:
 
 
 def read(path: Path) -> list[Entry]:
+    return read_all(path, with_heads=False)[0]
+
+
+def read_all(path: Path, *, with_heads: bool = True) -> tuple[list[Entry], list[Head]]:
+    """The thresholds and the heads of a calibration file (with_heads=False: the heads
+    are left unread, so llmjudge_heads=off gets past a damaged head)."""
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -54,14 +79,19 @@ def read(path: Path) -> list[Entry]:
             "--llmjudge-calibrate=LABELS --llmjudge-update-calibration, or delete it") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CalibrationFileError(f"{path} is not a pytest-llmjudge calibration file")
-    if data.get("version") != VERSION:
+    if data.get("version") not in READS:
         raise CalibrationFileError(
             f"{path} is calibration file version {data.get('version')!r}; this version of "
-            f"pytest-llmjudge reads version {VERSION}: fit it again")
+            f"pytest-llmjudge reads versions {', '.join(map(str, READS))}: fit it again")
     entries = data.get("entries")
     if not isinstance(entries, list):
         raise CalibrationFileError(f'{path}: "entries" is not a list; fit it again')
-    return [_entry(path, number, raw) for number, raw in enumerate(entries, 1)]
+    heads = data.get("heads", []) if with_heads else []
+    if not isinstance(heads, list):
+        raise CalibrationFileError(f'{path}: "heads" is not a list; fit it again')
+    return ([_entry(path, number, raw) for number, raw in enumerate(entries, 1)],
+            [head_from_json(raw, f"{path}: head {number}")
+             for number, raw in enumerate(heads, 1)])
 
 
 # Each field's type, checked before an entry is used: a threshold of "0.7" or 7 from a
@@ -95,13 +125,18 @@ def _entry(path: Path, number: int, raw: object) -> Entry:
     return Entry(**raw)
 
 
-def write(path: Path, entries: Sequence[Entry]) -> Path:
-    """Merge ``entries`` into the file: an entry for the same judge, prompt and kind is
-    replaced, the others are kept."""
-    kept = {e.key: e for e in (read(path) if path.exists() else [])}
+def write(path: Path, entries: Sequence[Entry], heads: Sequence[Head] = ()) -> Path:
+    """Merge ``entries`` and ``heads`` into the file: one for the same judge, prompt and
+    kind is replaced, the others are kept."""
+    old_entries, old_heads = read_all(path) if path.exists() else ([], [])
+    kept = {e.key: e for e in old_entries}
     kept.update({e.key: e for e in entries})
-    document = {"format": FORMAT, "version": VERSION,
-                "entries": [asdict(e) for _, e in sorted(kept.items())]}
+    kept_heads = {h.key: h for h in old_heads}
+    kept_heads.update({h.key: h for h in heads})
+    document: dict[str, Any] = {"format": FORMAT, "version": VERSION,
+                                "entries": [asdict(e) for _, e in sorted(kept.items())]}
+    if kept_heads:
+        document["heads"] = [h.to_json() for _, h in sorted(kept_heads.items())]
     return write_atomically(path, json.dumps(document, indent=2) + "\n")
 
 
@@ -111,6 +146,17 @@ class Calibration:
 
     path: str
     entries: tuple[Entry, ...]
+    # The file's heads first, then the packaged ones (llmjudge_heads=packaged): a head
+    # the team fitted for its own labels wins over the shipped one.
+    heads: tuple[Head, ...] = ()
+
+    def find_head(self, judge: str, prompt: str, kind: str) -> tuple[Head | None, list[Head]]:
+        """The head for this judge, prompt and kind, and those of this kind fitted for
+        another judge or prompt (to warn about; a packaged head is never warned about:
+        it only ever matches the judge it ships for)."""
+        same_kind = [h for h in self.heads if h.kind == kind]
+        match = next((h for h in same_kind if h.key == (judge, prompt, kind)), None)
+        return match, ([] if match else [h for h in same_kind if h.source != PACKAGED])
 
     def find(self, judge: str, prompt: str, kind: str) -> tuple[Entry | None, list[Entry]]:
         """The matching entry, and the entries of this kind fitted for another judge or

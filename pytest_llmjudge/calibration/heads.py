@@ -1,0 +1,258 @@
+"""Learned judge heads: a small logistic regression over the judge's own hidden state.
+
+A local judge's last hidden state at the answer position carries more than the one
+YES/NO logit read from it (Representation-as-a-Judge). A head is fitted on labelled
+examples over that hidden state plus logit(P(YES)), and then scores each matching
+request in place of P(YES): one forward pass gives both, so a head costs no extra call.
+
+Fitting is plain numpy (installed with llama-cpp-python): L2-regularised logistic
+regression solved by Newton's method in the span of the examples (a thin SVD; with
+fewer examples than hidden dimensions the optimum lies there, so the solve is n by n,
+not 1536 by 1536). The regularisation is chosen by cross-validation inside each
+training fold, and the figures reported are those of the outer folds (nested), so the
+choice of regularisation never sees the rows it is scored on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import JudgeConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+# What a head reads: the hidden state at the answer position, then logit(P(YES)).
+FEATURES = "hidden_state+logit"
+# The L2 strengths tried (on the summed log-loss, over standardised features).
+PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
+FOLDS = 5
+# A fold needs both classes in it, and the inner folds too.
+MIN_PER_CLASS = 2 * FOLDS
+CLIP = 1e-6
+
+
+class HeadError(JudgeConfigError):
+    """A head that cannot score this request: corrupt, or fitted for another shape."""
+
+
+@dataclass(frozen=True)
+class Head:
+    judge: str
+    prompt: str
+    kind: str
+    size: int  # hidden-state dimensions it reads
+    weights: tuple[float, ...]  # size + 1: the hidden state, then logit(P(YES))
+    bias: float
+    fitted_on: str
+    n: int
+    penalty: float
+    cv_auroc: float  # outer-fold AUROC of the head
+    cv_auroc_p_yes: float  # of P(YES) on the same rows
+    features: str = FEATURES
+    source: str = ""  # the file it was read from (not written)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.judge, self.prompt, self.kind
+
+    def score(self, hidden_state: bytes | None, p_yes: float) -> float:
+        """The head's probability that the output meets the criterion."""
+        import numpy as np
+
+        if hidden_state is None:
+            raise HeadError(
+                f"the {self.kind} head in {self.source} needs the judge's hidden state, and "
+                "this reply has none; re-record the judgment (--llmjudge-record-mode=all) "
+                "or set llmjudge_heads=off")
+        state = np.frombuffer(hidden_state, dtype="<f2").astype(np.float64)
+        if state.size != self.size:
+            raise HeadError(
+                f"the {self.kind} head in {self.source} reads {self.size} hidden dimensions, "
+                f"and this judge's hidden state has {state.size}; fit it again for this "
+                "judge (python -m pytest_llmjudge calibrate LABELS --llmjudge-fit-head "
+                "--llmjudge-update-calibration) or set llmjudge_heads=off")
+        w = np.asarray(self.weights)
+        z = float(state @ w[:-1] + w[-1] * logit(p_yes) + self.bias)
+        return sigmoid(z)
+
+    def describe(self) -> str:
+        return (f"the fitted {self.kind} head in {self.source} ({self.n} labels from "
+                f"{self.fitted_on}; cross-validated AUROC {self.cv_auroc:.3f} against "
+                f"{self.cv_auroc_p_yes:.3f} for P(YES))")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"judge": self.judge, "prompt": self.prompt, "kind": self.kind,
+                "features": self.features, "size": self.size,
+                "weights": [float(f"{w:.6g}") for w in self.weights],
+                "bias": float(f"{self.bias:.8g}"), "fitted_on": self.fitted_on, "n": self.n,
+                "penalty": self.penalty, "cv_auroc": round(self.cv_auroc, 4),
+                "cv_auroc_p_yes": round(self.cv_auroc_p_yes, 4)}
+
+
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "judge": (str,), "prompt": (str,), "kind": (str,), "features": (str,), "size": (int,),
+    "bias": (int, float), "fitted_on": (str,), "n": (int,), "penalty": (int, float),
+    "cv_auroc": (int, float), "cv_auroc_p_yes": (int, float)}
+
+
+def head_from_json(raw: object, where: str) -> Head:
+    """One head from a calibration file; anything malformed raises HeadError."""
+    def bad(why: str) -> HeadError:
+        return HeadError(
+            f"{where} {why}; fit it again with python -m pytest_llmjudge calibrate LABELS "
+            "--llmjudge-fit-head --llmjudge-update-calibration, or set llmjudge_heads=off")
+
+    if not isinstance(raw, dict):
+        raise bad("is not an object")
+    missing = sorted((set(_SCALARS) | {"weights"}) - set(raw))
+    unknown = sorted(set(raw) - set(_SCALARS) - {"weights"})
+    if missing or unknown:
+        raise bad(f"has missing fields {missing} or unknown fields {unknown}")
+    for name, kinds in _SCALARS.items():
+        value = raw[name]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise bad(f"has {name}={value!r}, not a {kinds[-1].__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise bad(f"has {name}={value!r}, not a finite number")
+    if raw["features"] != FEATURES:
+        raise bad(f"reads features {raw['features']!r}; this version reads {FEATURES!r}")
+    weights = raw["weights"]
+    if not isinstance(weights, list) or not all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w)
+            for w in weights):
+        raise bad("has weights that are not a list of finite numbers")
+    if raw["size"] < 1 or len(weights) != raw["size"] + 1:
+        raise bad(f"has {len(weights)} weights for size {raw['size']} (needs size + 1)")
+    if raw["n"] < 2 * MIN_PER_CLASS:
+        raise bad(f"was fitted on n={raw['n']} labels")
+    return Head(**{**raw, "weights": tuple(float(w) for w in weights),
+                   "bias": float(raw["bias"]), "penalty": float(raw["penalty"]),
+                   "source": where.split(": ")[0]})
+
+
+# -- arithmetic ----------------------------------------------------------------------
+def logit(p: float) -> float:
+    p = min(max(p, CLIP), 1.0 - CLIP)
+    return math.log(p / (1.0 - p))
+
+
+def sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def design(states: Sequence[bytes], p_yes: Sequence[float]) -> NDArray[np.float64]:
+    """One row per example: its hidden state, then logit(P(YES))."""
+    import numpy as np
+
+    rows = [np.frombuffer(s, dtype="<f2").astype(np.float64) for s in states]
+    sizes = {r.size for r in rows}
+    if len(sizes) != 1:
+        raise HeadError(f"the hidden states differ in size ({sorted(sizes)}): one judge only")
+    return np.column_stack([np.vstack(rows), [logit(p) for p in p_yes]])
+
+
+@dataclass(frozen=True)
+class Linear:
+    weights: NDArray[np.float64]
+    bias: float
+
+    def predict(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        import numpy as np
+
+        z = np.clip(x @ self.weights + self.bias, -50.0, 50.0)
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+def fit_logistic(x: NDArray[np.float64], y: NDArray[np.float64], penalty: float) -> Linear:
+    """L2-regularised logistic regression on standardised columns (the intercept is not
+    penalised), returned in the raw columns' units."""
+    import numpy as np
+
+    mean = x.mean(axis=0)
+    spread = x.std(axis=0)
+    spread[spread < 1e-9] = 1.0
+    z = (x - mean) / spread
+    # The optimum's weights lie in the row space of z: solve there (rank <= n).
+    u, s, vt = np.linalg.svd(z, full_matrices=False)
+    keep = s > s[0] * 1e-10 if s.size else s > 0
+    f = u[:, keep] * s[keep]
+    r = f.shape[1]
+    beta = np.zeros(r)
+    rate = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+    bias = math.log(rate / (1 - rate))
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-np.clip(f @ beta + bias, -50.0, 50.0)))
+        w = p * (1 - p) + 1e-12
+        grad = np.concatenate([f.T @ (p - y) + penalty * beta, [np.sum(p - y)]])
+        hess = np.empty((r + 1, r + 1))
+        hess[:r, :r] = (f.T * w) @ f + penalty * np.eye(r)
+        hess[:r, r] = hess[r, :r] = f.T @ w
+        hess[r, r] = w.sum()
+        step = np.linalg.solve(hess, grad)
+        beta -= step[:r]
+        bias -= float(step[r])
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    weights_z = vt[keep].T @ beta
+    weights = weights_z / spread
+    return Linear(weights, bias - float(weights @ mean))
+
+
+def folds(y: NDArray[np.float64], k: int, seed: int) -> list[NDArray[np.int64]]:
+    """Stratified folds: each class shuffled (seeded) and dealt round-robin."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out: list[list[int]] = [[] for _ in range(k)]
+    for label in (0.0, 1.0):
+        members = np.flatnonzero(y == label)
+        rng.shuffle(members)
+        for i, index in enumerate(members):
+            out[i % k].append(int(index))
+    return [np.asarray(sorted(f), dtype=np.int64) for f in out]
+
+
+def out_of_fold(x: NDArray[np.float64], y: NDArray[np.float64], penalty: float | None,
+                seed: int, k: int = FOLDS) -> NDArray[np.float64]:
+    """Each row scored by a head fitted without its fold. ``penalty`` None: chosen
+    inside each training fold by its own cross-validation (nested)."""
+    import numpy as np
+
+    scores = np.empty(len(y))
+    for held in folds(y, k, seed):
+        train = np.setdiff1d(np.arange(len(y)), held)
+        chosen = penalty if penalty is not None else choose_penalty(x[train], y[train], seed)
+        scores[held] = fit_logistic(x[train], y[train], chosen).predict(x[held])
+    return scores
+
+
+def choose_penalty(x: NDArray[np.float64], y: NDArray[np.float64], seed: int) -> float:
+    """The penalty whose cross-validated log-loss is lowest (ties: the stronger one)."""
+    import numpy as np
+
+    best, best_loss = PENALTIES[-1], math.inf
+    for penalty in reversed(PENALTIES):
+        p = np.clip(out_of_fold(x, y, penalty, seed + 1), CLIP, 1 - CLIP)
+        loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        if loss < best_loss - 1e-9:
+            best, best_loss = penalty, loss
+    return best
+
+
+def enough_labels(kind: str, positives: int, negatives: int) -> str | None:
+    """Why these labels are too few to fit a head, or None."""
+    if positives >= MIN_PER_CLASS and negatives >= MIN_PER_CLASS:
+        return None
+    return (f"--llmjudge-fit-head needs at least {MIN_PER_CLASS} {kind} examples labelled 1 "
+            f"and {MIN_PER_CLASS} labelled 0 ({FOLDS}-fold cross-validation inside "
+            f"{FOLDS}-fold cross-validation); the labels have {positives} and {negatives}: "
+            f"label {max(0, MIN_PER_CLASS - positives)} more positive and "
+            f"{max(0, MIN_PER_CLASS - negatives)} more negative")
