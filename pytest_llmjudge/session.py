@@ -55,12 +55,17 @@ class JudgeSession:
             budget.counter = self._shared_counter()
 
     def _calibration(self) -> Calibration | None:
-        from .calibration.thresholds_file import Calibration, read
+        from .calibration.thresholds_file import Calibration, packaged_heads, read_all
 
         path = self.calibration_path
-        if path is None or not path.exists():
+        use = self.settings.heads
+        entries, heads = (read_all(path, with_heads=use != "off")
+                          if path is not None and path.exists() else ([], []))
+        if use == "packaged":
+            heads += packaged_heads()
+        if not entries and not heads:
             return None
-        return Calibration(str(path), tuple(read(path)))
+        return Calibration(str(path) if path else "", tuple(entries), tuple(heads))
 
     def _open_cache(self) -> JudgeCache:
         """The cache, opened on the first judge call. Where no file can be used, the run

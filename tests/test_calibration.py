@@ -177,7 +177,7 @@ def test_a_fitted_threshold_is_written_and_applied_where_tests_give_none(
         "judged 0: 5",
         "  fitted threshold 0.0000: accuracy 0.583, balanced accuracy 0.500, TPR 1.000, "
         "TNR 0.000*",
-        "wrote 1 fitted threshold(s) to *llmjudge-calibration.json*"])
+        "wrote 1 fitted threshold(s) and 0 head(s) to *llmjudge-calibration.json*"])
     entry = json.loads((project.path / "llmjudge-calibration.json").read_text())["entries"][0]
     assert entry["judge"] == "stub:v1" and entry["kind"] == "judged"
     assert entry["objective"] == "TPR >= 1" and entry["threshold"] == 0.0
@@ -328,7 +328,7 @@ def test_the_command_calibrates_a_real_model_and_runs_nothing_else(
         "  AUROC *", "*fitted threshold *",
         "grounded: 1 examples, 1 labelled 1;*",
         "  AUROC                      undefined: AUROC is undefined: every label is 1*",
-        "*wrote 1 fitted threshold(s) to *", "*1 passed*"])
+        "*wrote 1 fitted threshold(s) and 0 head(s) to *", "*1 passed*"])
     assert "test_other" not in result.stdout.str()
     document = json.loads((judged.path / "llmjudge-calibration.json").read_text())
     (entry,) = document["entries"]

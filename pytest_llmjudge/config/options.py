@@ -165,6 +165,19 @@ def _rescale(raw: str) -> str:
     return value
 
 
+HEAD_SOURCES = ("packaged", "file", "off")
+
+
+def _heads(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in HEAD_SOURCES:
+        raise JudgeConfigError(
+            f"llmjudge_heads={raw!r} is not a source of heads; use packaged (the calibration "
+            "file's heads, then those shipped for the default judge), file (the calibration "
+            "file's only) or off (score by P(YES))")
+    return value
+
+
 def _api_bases(raw: str) -> tuple[str, ...]:
     bases = tuple(b.strip().rstrip("/") for b in raw.split(",") if b.strip())
     for base in bases:
@@ -290,6 +303,17 @@ OPTIONS: tuple[Option, ...] = (
     Option("update_calibration", _boolean, "false",
            "write the thresholds fitted by --llmjudge-calibrate to the calibration file",
            switch=True),
+    Option("fit_head", _boolean, "false",
+           "in a calibration run, also fit a head per kind over the judge's hidden state "
+           "and logit P(YES), cross-validated against P(YES); written with "
+           "--llmjudge-update-calibration only where it beats P(YES)", switch=True),
+    Option("fit_head_force", _boolean, "false",
+           "write a fitted head even where it does not beat P(YES) under "
+           "cross-validation", switch=True),
+    Option("heads", _heads, "packaged",
+           "which fitted heads score logprob verdicts: packaged (the calibration file's, "
+           "then those shipped for the default judge), file (the calibration file's "
+           "only) or off (P(YES))"),
     Option("min_agreement", _unit, "",
            "fail the run when the judge agrees with fewer than this share of the "
            "calibration labels, at the thresholds in effect (e.g. 0.8)"),

@@ -34,6 +34,7 @@ from .reply_formats import JudgeReply, choice_value, parse_reply, reply_spec
 from .verdict import JudgeRequest, Verdict, Vote
 
 if TYPE_CHECKING:  # sqlite3 loads with the first judge call
+    from ..calibration.heads import Head
     from ..storage.cache import Entry
 
 # How far a reply's choice probabilities may add up away from 1 (rounding).
@@ -115,6 +116,21 @@ class Judge:
             threshold_source=f"calibrated in {self.calibration.path} on {entry.n} labels "
                              f"from {entry.fitted_on} ({entry.objective})")
 
+    def head_for(self, request: JudgeRequest, mode: str) -> Head | None:
+        """The fitted head for this judge, prompt and kind, if any. Heads of this kind
+        fitted for another judge or prompt are ignored with a note, as thresholds are."""
+        kind = KIND_OF_TASK.get(request.task)
+        if self.calibration is None or kind is None or request.scale is not None:
+            return None
+        prompt = self.template(request, mode).version
+        head, others = self.calibration.find_head(self.backend.judge_id, prompt, kind)
+        for other in others:
+            self.replayer.note(
+                f"{other.source} has a {kind} head fitted for judge {other.judge} with "
+                f"prompt {other.prompt}; this run judges with {self.backend.judge_id} and "
+                f"prompt {prompt}, so it is ignored (fit it again for this judge)")
+        return head
+
     def template(self, request: JudgeRequest, mode: str) -> PromptTemplate:
         suffix = (" pair" if request.task == "pairwise" else
                   "" if request.scale is None else " scale")
@@ -139,15 +155,31 @@ class Judge:
         return messages, tuple(v for v in shown.values() if v != "null")
 
     def poll(self, request: JudgeRequest, *, mode: str, index: int, sampled: bool,
-             need_probs: bool, strategy: str = "") -> Vote:
-        """One vote: a backend call, validated, retried on a malformed reply."""
+             need_probs: bool, strategy: str = "", head: Head | None = None) -> Vote:
+        """One vote: a backend call, validated, retried on a malformed reply. With a
+        ``head``, the same call also reads the judge's hidden state, and the head's
+        score stands in for P(YES) (which the vote keeps)."""
+        vote, hidden = self.observe(request, mode=mode, index=index, sampled=sampled,
+                                    need_probs=need_probs, strategy=strategy,
+                                    hidden_state=head is not None)
+        if head is None:
+            return vote
+        assert vote.p_yes is not None  # a head scores logprob verdicts only
+        return dataclasses.replace(vote, score=head.score(hidden, vote.p_yes))
+
+    def observe(self, request: JudgeRequest, *, mode: str, index: int = 0,
+                sampled: bool = False, need_probs: bool = True, strategy: str = "",
+                hidden_state: bool = False) -> tuple[Vote, bytes | None]:
+        """One vote, and the judge's hidden state at the answer where asked for and the
+        backend can show it (what a head is fitted on, and scores)."""
         messages, untrusted = self.render(request, mode)
         spec = reply_spec(mode, request.scale, pair=request.task == "pairwise")
         call = self.call(messages, untrusted, spec, lambda text: parse_reply(text, spec),
                          prompt=self.template(request, mode).version, index=index,
                          sampled=sampled, need_probs=need_probs,
                          # Reasoning first needs room before the answer.
-                         max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1))
+                         max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1),
+                         hidden_state=hidden_state)
         reply: JudgeReply = call.value
         choice = "answer" if request.scale is None else "rating"
         probs = _checked_probs(call.completion.choice_probs.get(choice), spec, choice)
@@ -171,11 +203,11 @@ class Judge:
             cost_usd=call.cost_usd,
             cached=call.replayed == call.attempts,
             dry_run=call.dry_run,
-        )
+        ), call.completion.hidden_state
 
     def call(self, messages: Sequence[Message], untrusted: tuple[str, ...], spec: ReplySpec,
              validate: Callable[[str], T], *, prompt: str, index: int, sampled: bool,
-             need_probs: bool, max_tokens: int) -> Call[T]:
+             need_probs: bool, max_tokens: int, hidden_state: bool = False) -> Call[T]:
         """One backend call whose reply ``validate`` accepts, retried (sampling, with
         derived seeds) while it raises JudgeReplyError; the last error is raised.
         ``prompt`` is the template version, part of the cache key. Each attempt goes
@@ -222,6 +254,7 @@ class Judge:
                             logprobs=need_probs,
                             max_tokens=max_tokens,
                             timeout=self.settings.timeout,
+                            hidden_state=hidden_state,
                         ), index, pending)
                     completion = answer.completion
                     replayed += answer.replayed

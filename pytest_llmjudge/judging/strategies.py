@@ -65,14 +65,27 @@ class LogprobsMissingWarning(UserWarning):
 def _run(judge: Judge, request: JudgeRequest) -> Verdict:
     started = time.perf_counter()
     strategy = resolve(judge, request.policy.strategy)
-    request = judge.calibrated(request, "cot" if strategy in POLLING else "direct")
+    # A head reads the hidden state of the one forward pass that gives P(YES).
+    head = judge.head_for(request, "direct") if strategy == "logprob" else None
+    if head is None:
+        # Fitted thresholds are fitted on P(YES); a head's score is already a probability
+        # fitted on labels, so it is held to the test's (or the default) threshold.
+        request = judge.calibrated(request, "cot" if strategy in POLLING else "direct")
     if strategy in POLLING:
         verdict = _polled(judge, request, strategy)
     else:
         vote = judge.poll(request, mode="direct", index=0, sampled=False,
-                          need_probs=strategy == "logprob", strategy=strategy)
+                          need_probs=strategy == "logprob", strategy=strategy, head=head)
         verdict = _verdict(judge, request, strategy, "direct", (vote,), vote.score, None)
+        if head is not None:
+            verdict = dataclasses.replace(verdict, score_source=(
+                f"{head.describe()}; P(YES) {vote.p_yes:.3f}"))
     return dataclasses.replace(verdict, latency_s=time.perf_counter() - started)
+
+
+def verdict_of(judge: Judge, request: JudgeRequest, strategy: str, vote: Vote) -> Verdict:
+    """The verdict of one direct vote (a calibration run that also fits heads)."""
+    return _verdict(judge, request, strategy, "direct", (vote,), vote.score, None)
 
 
 def _polled(judge: Judge, request: JudgeRequest, strategy: str) -> Verdict:

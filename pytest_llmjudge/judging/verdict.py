@@ -94,6 +94,9 @@ class Verdict:
     notes: tuple[str, ...] = ()  # how the parts came to be (written by the judge, dropped)
     reference: str = ""  # what a pairwise verdict compared the output with
     threshold_source: str = ""  # "" for a given or default threshold; else its calibration
+    # "" when the score is P(YES) or the votes; else what scored it (a fitted head). The
+    # vote keeps P(YES) beside it.
+    score_source: str = ""
 
     @property
     def polls(self) -> int:

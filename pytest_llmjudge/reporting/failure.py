@@ -36,6 +36,8 @@ def explain(verdict: Verdict) -> list[str]:
         headline(verdict),
         *([f"  threshold {verdict.threshold:.4g}: {verdict.threshold_source}"]
           if verdict.threshold_source else []),
+        *([f"  score {verdict.score:.3f} from {verdict.score_source}"]
+          if verdict.score_source else []),
         f"  criterion: {verdict.criterion}",
         "  output:",
         *(_WRAP.fill(line) if line.strip() else "" for line in

@@ -125,6 +125,8 @@ def _votes_summary(v: dict[str, Any]) -> str:
         return f"{passed}/{len(v['parts'])} {v.get('part_kind') or 'part'}s passed"
     votes = v.get("votes") or []
     if len(votes) == 1 and votes[0].get("p_yes") is not None:
+        if v.get("score_source"):
+            return f"head {v['score']:.3f}, P(YES) {votes[0]['p_yes']:.3f}"
         return f"P(YES) {votes[0]['p_yes']:.3f}"
     return f"{sum(1 for x in votes if x['answer'] == 'YES')}/{len(votes)} YES"
 
@@ -138,6 +140,9 @@ def _detail(v: dict[str, Any]) -> str:
     if v.get("threshold_source"):
         lines.append(f'<p class="meta">threshold {v["threshold"]:g}: '
                      f'{_e(v["threshold_source"])}</p>')
+    if v.get("score_source"):
+        lines.append(f'<p class="meta">score {v["score"]:.3f} from '
+                     f'{_e(v["score_source"])}</p>')
     for note in v.get("notes") or []:
         lines.append(f'<p class="meta">{_e(note)}</p>')
     votes = v.get("votes") or []

@@ -221,5 +221,7 @@ def votes_text(verdict: Verdict) -> str:
         return "dry run: not judged"
     if len(verdict.votes) == 1 and verdict.votes[0].p_yes is not None:
         what = "expected rating" if verdict.scale else "P(YES)"
+        if verdict.score_source:
+            return f"head {verdict.score:.3f}, {what} {verdict.votes[0].p_yes:.3f}"
         return f"{what} {verdict.votes[0].p_yes:.3f}"
     return f"{verdict.yes_votes}/{verdict.polls} YES"
