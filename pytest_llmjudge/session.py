@@ -121,12 +121,38 @@ class JudgeSession:
                 from .judging.judge import Judge
 
                 try:
-                    self._judge = Judge(self.make_backend(self.settings), self.settings,
-                                        self.replayer, self._calibration())
+                    self._judge = (self._panel() if self.settings.panel else
+                                   Judge(self.make_backend(self.settings), self.settings,
+                                         self.replayer, self._calibration()))
                 except JudgeError as err:
                     self._failure = err
                     raise
             return self._judge
+
+    def _panel(self) -> Judge:
+        """The panel's judges: one backend per model (a role on the same model shares
+        it), each member an ordinary Judge on the session's cache and budget."""
+        import dataclasses
+
+        from .judging.judge import Judge
+        from .judging.panel import PanelJudge
+        from .judging.roles import parse_panel
+
+        calibration = self._calibration()
+        backends: dict[str, Any] = {}
+        members = []
+        for member in parse_panel(self.settings.panel):
+            model = member.model or self.settings.model
+            if model not in backends:
+                try:
+                    backends[model] = self.make_backend(
+                        dataclasses.replace(self.settings, model=model))
+                except JudgeError as err:
+                    raise type(err)(f"panel member {member.name}: {err}") from None
+            members.append((member, Judge(backends[model], self.settings, self.replayer,
+                                          calibration, member.role)))
+        quorum = self.settings.panel_quorum or len(members)
+        return PanelJudge(members, self.settings.panel_aggregate, quorum)
 
     def evaluate(self, item: pytest.Item | None, request: JudgeRequest) -> Verdict:
         verdict = self.judge.evaluate(request)
@@ -153,7 +179,12 @@ class JudgeSession:
 
     def close(self) -> None:
         if self._judge is not None:
-            self._judge.backend.close()
+            # A panel's members may each hold a model; close every one once.
+            backends = {id(j.backend): j.backend for _, j in
+                        getattr(self._judge, "members", ())}
+            backends[id(self._judge.backend)] = self._judge.backend
+            for backend in backends.values():
+                backend.close()
             self._judge = None
         self.replayer.close()
 

@@ -165,6 +165,32 @@ def _rescale(raw: str) -> str:
     return value
 
 
+def _panel(raw: str) -> str:
+    from ..judging.roles import parse_panel
+
+    parse_panel(raw)  # checked here, so a bad member stops the run before any test
+    return raw.strip()
+
+
+def _panel_aggregate(raw: str) -> str:
+    from ..judging.roles import parse_aggregate
+
+    return parse_aggregate(raw)
+
+
+def _quorum(raw: str) -> int | None:
+    if not raw.strip():
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise JudgeConfigError(
+            f"llmjudge_panel_quorum={raw!r} is not a whole number of members") from None
+    if value < 1:
+        raise JudgeConfigError(f"llmjudge_panel_quorum={raw!r}: at least 1 member must judge")
+    return value
+
+
 HEAD_SOURCES = ("packaged", "file", "off")
 
 
@@ -314,6 +340,16 @@ OPTIONS: tuple[Option, ...] = (
            "which fitted heads score logprob verdicts: packaged (the calibration file's, "
            "then those shipped for the default judge), file (the calibration file's "
            "only) or off (P(YES))"),
+    Option("panel", _panel, "",
+           "judge every request with a panel: members separated by commas, each MODEL, "
+           "@ROLE or MODEL@ROLE (roles: strict, lenient, expert), e.g. "
+           "qwen2.5-coder-0.5b,qwen2.5-coder-1.5b or @strict,@lenient"),
+    Option("panel_aggregate", _panel_aggregate, "mean",
+           "how a panel's verdicts combine: mean (of the scores) or majority (the share of "
+           "members that passed)"),
+    Option("panel_quorum", _quorum, "",
+           "members of a panel that must judge; fewer is an ERROR naming who failed "
+           "(default: every member)"),
     Option("min_agreement", _unit, "",
            "fail the run when the judge agrees with fewer than this share of the "
            "calibration labels, at the thresholds in effect (e.g. 0.8)"),

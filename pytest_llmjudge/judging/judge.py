@@ -61,9 +61,12 @@ T = TypeVar("T")
 class Judge:
     def __init__(self, backend: Backend, settings: Settings,
                  replayer: Replayer | None = None,
-                 calibration: Calibration | None = None) -> None:
+                 calibration: Calibration | None = None, role: str = "") -> None:
         self.backend = backend
         self.settings = settings
+        # A panel member's role (judging/panel.py ROLES): one more instruction in the
+        # system prompt. "" for a plain judge.
+        self.role = role
         # Fitted thresholds for requests whose threshold yields to them
         # (calibration/thresholds_file.py; the order is config/thresholds.py).
         self.calibration = calibration
@@ -101,7 +104,7 @@ class Judge:
         kind = KIND_OF_TASK.get(request.task)
         if self.calibration is None or request.threshold_given or kind is None:
             return request
-        prompt = self.template(request, mode).version
+        prompt = self.prompt_version(request, mode)
         entry, others = self.calibration.find(self.backend.judge_id, prompt, kind)
         if entry is None:
             for other in others:
@@ -122,7 +125,7 @@ class Judge:
         kind = KIND_OF_TASK.get(request.task)
         if self.calibration is None or kind is None or request.scale is not None:
             return None
-        prompt = self.template(request, mode).version
+        prompt = self.prompt_version(request, mode)
         head, others = self.calibration.find_head(self.backend.judge_id, prompt, kind)
         for other in others:
             self.replayer.note(
@@ -130,6 +133,12 @@ class Judge:
                 f"prompt {other.prompt}; this run judges with {self.backend.judge_id} and "
                 f"prompt {prompt}, so it is ignored (fit it again for this judge)")
         return head
+
+    def prompt_version(self, request: JudgeRequest, mode: str) -> str:
+        """The prompt's identity: its template version, and the panel role if any (a
+        role changes the prompt, so it keys the cache, thresholds and heads apart)."""
+        version = self.template(request, mode).version
+        return f"{version}+role.{self.role}" if self.role else version
 
     def template(self, request: JudgeRequest, mode: str) -> PromptTemplate:
         suffix = (" pair" if request.task == "pairwise" else
@@ -152,6 +161,8 @@ class Judge:
         messages = self.template(request, mode).render(
             criterion=request.criterion, tag=untrusted_tag(source),
             points=str(request.scale or ""), **shown)
+        if self.role:
+            messages = with_role(messages, self.role)
         return messages, tuple(v for v in shown.values() if v != "null")
 
     def poll(self, request: JudgeRequest, *, mode: str, index: int, sampled: bool,
@@ -175,7 +186,7 @@ class Judge:
         messages, untrusted = self.render(request, mode)
         spec = reply_spec(mode, request.scale, pair=request.task == "pairwise")
         call = self.call(messages, untrusted, spec, lambda text: parse_reply(text, spec),
-                         prompt=self.template(request, mode).version, index=index,
+                         prompt=self.prompt_version(request, mode), index=index,
                          sampled=sampled, need_probs=need_probs,
                          # Reasoning first needs room before the answer.
                          max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1),
@@ -273,6 +284,19 @@ class Judge:
         self.replayer.keep(pending)
         return Call(value, completion, seed, attempts, prompt_tokens, completion_tokens, busy[0],
                     sum(costs) if costs else None, replayed, dry_run)
+
+
+def with_role(messages: Sequence[Message], role: str) -> list[Message]:
+    """The messages with the role's instruction added to the system prompt."""
+    from .roles import ROLES
+
+    out = list(messages)
+    text = ROLES[role]
+    if out and out[0].role == "system":
+        out[0] = Message("system", f"{out[0].content}\n\n{text}")
+    else:
+        out.insert(0, Message("system", text))
+    return out
 
 
 def _checked_probs(probs: Mapping[str, float] | None, spec: ReplySpec,

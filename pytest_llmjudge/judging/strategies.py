@@ -143,7 +143,7 @@ def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
         criterion=request.criterion,
         output=request.output,
         judge_id=judge.backend.judge_id,
-        prompt_version=judge.template(request, mode).version,
+        prompt_version=judge.prompt_version(request, mode),
         prompt_tokens=sum(v.prompt_tokens for v in votes),
         completion_tokens=sum(v.completion_tokens for v in votes),
         latency_s=0.0,  # set by run(): wall time, polls may overlap

@@ -110,6 +110,9 @@ def _combined_headline(verdict: Verdict) -> str:
     if verdict.part_kind == "claim":
         what = f"grounded assertion: {count - sum(firm)} of {count} claims not supported"
         score = f"lowest claim score {verdict.score:.3f}"
+    elif verdict.part_kind == "member":
+        what = f"judge panel: {sum(firm)} of {count} members passed it"
+        score = f"panel score {verdict.score:.3f}"
     else:
         weighted = " (weighted)" if len(set(verdict.weights)) > 1 else ""
         what = f"checklist: {sum(firm)} of {count} items passed"
