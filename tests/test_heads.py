@@ -52,6 +52,21 @@ def test_more_penalty_shrinks_the_weights() -> None:
     assert np.linalg.norm(tight.weights) < np.linalg.norm(loose.weights)
 
 
+def test_a_strong_penalty_falls_back_to_p_yes_never_below_it() -> None:
+    """logit P(YES) is not penalised: a head with no support in its labels for the hidden
+    state ranks exactly as P(YES) does."""
+    from pytest_llmjudge.calibration.metrics import auroc
+
+    rng = np.random.default_rng(2)
+    y = np.array([i % 2 for i in range(60)], dtype=float)
+    p_yes = list(np.clip(0.5 + 0.3 * (2 * y - 1) + rng.normal(0, 0.25, 60), 0.01, 0.99))
+    design = heads.design(_states(rng.normal(size=(60, 32))), p_yes)
+    model = heads.fit_logistic(design, y, 1e9)
+    labels = [int(v) for v in y]
+    assert auroc(list(model.predict(design)), labels) == auroc(p_yes, labels)
+    assert abs(model.weights[-1]) > 0.1 and np.abs(model.weights[:-1]).max() < 1e-6
+
+
 def test_too_few_labels_say_how_many_more() -> None:
     why = heads.enough_labels("grounded", 4, 12)
     assert why is not None

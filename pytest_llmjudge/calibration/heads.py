@@ -171,39 +171,43 @@ class Linear:
         return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
-def fit_logistic(x: NDArray[np.float64], y: NDArray[np.float64], penalty: float) -> Linear:
-    """L2-regularised logistic regression on standardised columns (the intercept is not
-    penalised), returned in the raw columns' units."""
+def fit_logistic(x: NDArray[np.float64], y: NDArray[np.float64], penalty: float,
+                 sample_weight: NDArray[np.float64] | None = None) -> Linear:
+    """L2-regularised logistic regression on standardised columns, returned in the raw
+    columns' units. The last column (logit P(YES)) and the intercept are not penalised:
+    a strong penalty shrinks the head towards a rescaled P(YES), never below it, so
+    the hidden state only adds what the labels support."""
     import numpy as np
 
+    n = len(y)
+    sw = np.ones(n) if sample_weight is None else sample_weight * n / sample_weight.sum()
     mean = x.mean(axis=0)
     spread = x.std(axis=0)
     spread[spread < 1e-9] = 1.0
     z = (x - mean) / spread
-    # The optimum's weights lie in the row space of z: solve there (rank <= n).
-    u, s, vt = np.linalg.svd(z, full_matrices=False)
+    # The hidden part's weights lie in the row space of its columns: solve there (rank
+    # <= n), so 1,536 dimensions cost an n-by-n solve.
+    u, s, vt = np.linalg.svd(z[:, :-1], full_matrices=False)
     keep = s > s[0] * 1e-10 if s.size else s > 0
-    f = u[:, keep] * s[keep]
+    f = np.column_stack([u[:, keep] * s[keep], z[:, -1], np.ones(n)])
     r = f.shape[1]
+    ridge = np.full(r, penalty)
+    ridge[-2:] = 0.0  # logit P(YES) and the intercept
     beta = np.zeros(r)
-    rate = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
-    bias = math.log(rate / (1 - rate))
+    rate = float(np.clip(np.average(y, weights=sw), 1e-3, 1 - 1e-3))
+    beta[-1] = math.log(rate / (1 - rate))
     for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-np.clip(f @ beta + bias, -50.0, 50.0)))
-        w = p * (1 - p) + 1e-12
-        grad = np.concatenate([f.T @ (p - y) + penalty * beta, [np.sum(p - y)]])
-        hess = np.empty((r + 1, r + 1))
-        hess[:r, :r] = (f.T * w) @ f + penalty * np.eye(r)
-        hess[:r, r] = hess[r, :r] = f.T @ w
-        hess[r, r] = w.sum()
+        p = 1.0 / (1.0 + np.exp(-np.clip(f @ beta, -50.0, 50.0)))
+        w = sw * p * (1 - p) + 1e-9
+        grad = f.T @ (sw * (p - y)) + ridge * beta
+        hess = (f.T * w) @ f + np.diag(ridge) + 1e-9 * np.eye(r)
         step = np.linalg.solve(hess, grad)
-        beta -= step[:r]
-        bias -= float(step[r])
+        beta -= step
         if float(np.abs(step).max()) < 1e-8:
             break
-    weights_z = vt[keep].T @ beta
+    weights_z = np.concatenate([vt[keep].T @ beta[:-2], [beta[-2]]])
     weights = weights_z / spread
-    return Linear(weights, bias - float(weights @ mean))
+    return Linear(weights, float(beta[-1]) - float(weights @ mean))
 
 
 def folds(y: NDArray[np.float64], k: int, seed: int) -> list[NDArray[np.int64]]:

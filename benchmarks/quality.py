@@ -1,0 +1,285 @@
+"""Judge quality on the shared labelled data: length only, P(YES), a fitted threshold, and
+a learned head over the judge's hidden state, one table per task.
+
+Two steps, because the judge calls are the slow part (about 2-10 s an item for the 1.5B
+model on 2 cores) and the fitting is not:
+
+    python benchmarks/quality.py extract [--model qwen2.5-coder-1.5b] [--only halueval_train,...]
+    python benchmarks/quality.py report  [--model qwen2.5-coder-1.5b] [--write-head PATH]
+
+``extract`` judges every item exactly as ``assert_grounded(..., claims="off")`` does
+(the grounded request from judging/requests.py, strategy logprob, one forward pass)
+and keeps P(YES) and the hidden state the same pass showed. Items stream to
+benchmarks/results/quality-<model>.jsonl (a rerun resumes where it stopped).
+
+``report`` fits on training rows only and reports on rows never fitted:
+
+- fit: halueval_qa_train (rows 200-299, 200 items), QAGS-XSum rows 0-59, QAGS-CNNDM
+  rows 0-58;
+- measure: halueval_qa_dev rows 0-99 (200 items), QAGS-XSum rows 60-119, QAGS-CNNDM
+  rows 59-117.
+
+Rows per table: length only (no judge; the direction that ranks best on the training
+rows), plain P(YES) at 0.5, P(YES) at a threshold fitted on the training rows, the head
+(hidden state + logit P(YES)), and the head given the answer's length explicitly (does
+the hidden state add anything beyond length?). Columns: AUROC and accuracy with 95%
+bootstrap intervals, and seconds per verdict. ``--write-head`` writes the head fitted
+on all training rows as a calibration file (the packaged head is made this way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pytest_llmjudge.backends import create_backend  # noqa: E402
+from pytest_llmjudge.backends.base import Completion, CompletionRequest, ReplySpec  # noqa: E402
+from pytest_llmjudge.calibration import heads  # noqa: E402
+from pytest_llmjudge.calibration.metrics import (  # noqa: E402
+    auroc,
+    bootstrap,
+    confusion,
+    fit_threshold,
+)
+from pytest_llmjudge.config.settings import Settings  # noqa: E402
+from pytest_llmjudge.config.thresholds import Threshold  # noqa: E402
+from pytest_llmjudge.judging import requests  # noqa: E402
+from pytest_llmjudge.judging.judge import Judge  # noqa: E402
+from pytest_llmjudge.judging.reply_formats import ANSWER  # noqa: E402
+from pytest_llmjudge.judging.verdict import JudgeRequest  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+SETS = ("halueval_train", "qags_xsum", "qags_cnndm", "halueval_dev")
+# Rows fitted on (the rest of each set is measured).
+FIT_ROWS = {"halueval_train": range(0, 100), "qags_xsum": range(0, 60),
+            "qags_cnndm": range(0, 59), "halueval_dev": range(0)}
+MEASURE_ROWS = {"halueval_train": range(0), "qags_xsum": range(60, 120),
+                "qags_cnndm": range(59, 118), "halueval_dev": range(0, 100)}
+TASKS = {"HaluEval QA grounding": ("halueval_train", "halueval_dev"),
+         "QAGS-XSum": ("qags_xsum",), "QAGS-CNNDM": ("qags_cnndm",)}
+
+
+def items(name: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if name.startswith("halueval"):
+        split = name.split("_")[1]
+        lines = (DATA / f"halueval_qa_{split}.jsonl").read_text().splitlines()
+        rows = range(100) if split == "dev" else range(len(lines))
+        for row in rows:
+            data = json.loads(lines[row])
+            for answer, label in ((data["right_answer"], 1), (data["hallucinated_answer"], 0)):
+                out.append(dict(set=name, row=row, label=label, output=answer,
+                                context=data["knowledge"], question=data["question"]))
+        return out
+    lines = (DATA / f"{name}_dev.jsonl").read_text().splitlines()
+    for row, line in enumerate(lines):
+        data = json.loads(line)
+        out.append(dict(set=name, row=row, label=int(data["consistent"] >= 0.5),
+                        output=data["summary"], context=data["source"], question=None))
+    return out
+
+
+def extract(model: str, only: Sequence[str]) -> None:
+    settings = Settings(model=model, strategy="logprob", n_ctx=4096)
+    judge = Judge(create_backend(settings.backend_config()), settings)
+    sink = RESULTS / f"quality-{model}.jsonl"
+    sink.parent.mkdir(parents=True, exist_ok=True)
+    done = set()
+    if sink.exists():
+        for line in sink.read_text().splitlines():
+            record = json.loads(line)
+            done.add((record["set"], record["row"], record["label"]))
+    threshold = Threshold(0.5, "default")
+    with sink.open("a") as out:
+        for name in only:
+            for item in items(name):
+                if (item["set"], item["row"], item["label"]) in done:
+                    continue
+                request = requests.grounded(item["output"], item["context"], item["question"],
+                                            threshold, settings.policy)
+                started = time.perf_counter()
+                completion = answer_only(judge, request)
+                hidden = completion.hidden_state
+                assert hidden is not None
+                out.write(json.dumps(dict(
+                    set=item["set"], row=item["row"], label=item["label"],
+                    p_yes=completion.choice_probs["answer"]["YES"],
+                    chars=len(item["output"]), seconds=time.perf_counter() - started,
+                    prompt_tokens=completion.prompt_tokens,
+                    hidden=base64.b64encode(hidden).decode("ascii"))) + "\n")
+                out.flush()
+            print(f"{name}: done", flush=True)
+
+
+def answer_only(judge: Judge, request: JudgeRequest) -> Completion:
+    """The grounded prompt's forward pass up to the answer, without the reason written
+    after it: the answer comes first in the reply, so P(YES) and the hidden state are
+    those of the full reply, at a fraction of the time (no reason is generated)."""
+    messages, untrusted = judge.render(request, "direct")
+    return judge.backend.complete(CompletionRequest(
+        messages=messages, reply=ReplySpec(fields=(ANSWER,)), untrusted=untrusted,
+        hidden_state=True, timeout=600.0))
+
+
+# -- report --------------------------------------------------------------------------
+def load(model: str) -> list[dict[str, Any]]:
+    path = RESULTS / f"quality-{model}.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for r in records:
+        r["hidden"] = base64.b64decode(r["hidden"])
+    return records
+
+
+def balanced_weights(groups: Sequence[str]) -> Any:
+    """Each training set weighs the same in the fit, however many rows it has."""
+    import numpy as np
+
+    counts = {g: groups.count(g) for g in set(groups)}
+    return np.array([1.0 / counts[g] for g in groups])
+
+
+def penalty_across_sets(x: Any, y: Any, groups: Sequence[str]) -> float:
+    """The penalty whose heads rank best on a training set they were not fitted on
+    (leave one set out, mean AUROC over the held-out sets): chosen for data unlike the
+    training rows, which is what a packaged head meets."""
+    import numpy as np
+
+    names = sorted(set(groups))
+    labels = np.asarray(groups)
+    best, best_score = heads.PENALTIES[-1], -1.0
+    for penalty in reversed(heads.PENALTIES):
+        scores = []
+        for held in names:
+            train, test = labels != held, labels == held
+            model = heads.fit_logistic(x[train], y[train], penalty,
+                                       balanced_weights(list(labels[train])))
+            scores.append(auroc(list(model.predict(x[test])), [int(v) for v in y[test]]))
+        mean = sum(scores) / len(scores)
+        print(f"  penalty {penalty:g}: held-out-set AUROC " + ", ".join(
+            f"{n} {s:.3f}" for n, s in zip(names, scores, strict=True)) + f"; mean {mean:.3f}")
+        if mean > best_score + 1e-9:
+            best, best_score = penalty, mean
+    return best
+
+
+def interval(metric: Callable[[Sequence[float], Sequence[int]], float],
+             scores: Sequence[float], labels: Sequence[int]) -> str:
+    est = bootstrap(metric, scores, labels, seed=0)
+    return f"{est.value:.3f} [{est.low:.3f}, {est.high:.3f}]"
+
+
+def report(model: str, write_head: str | None) -> dict[str, Any]:
+    import numpy as np
+
+    records = load(model)
+    fit = [r for r in records if r["row"] in FIT_ROWS[r["set"]]]
+    measured = {task: [r for r in records if r["set"] in sets
+                       and r["row"] in MEASURE_ROWS[r["set"]]] for task, sets in TASKS.items()}
+    y_fit = np.array([r["label"] for r in fit], dtype=float)
+    x_fit = heads.design([r["hidden"] for r in fit], [r["p_yes"] for r in fit])
+    length_fit = np.log([[r["chars"]] for r in fit])
+    print(f"fit on {len(fit)} items: " + ", ".join(
+        f"{s} {sum(r['set'] == s for r in fit)}" for s in SETS), flush=True)
+    started = time.perf_counter()
+    groups = [r["set"] for r in fit]
+    balance = balanced_weights(groups)
+    penalty = penalty_across_sets(x_fit, y_fit, groups)
+    head = heads.fit_logistic(x_fit, y_fit, penalty, balance)
+    with_length = heads.fit_logistic(np.hstack([x_fit, length_fit]), y_fit, penalty, balance)
+    # Length and logit P(YES) alone: what the hidden state adds is the gap to the head.
+    small = np.hstack([x_fit[:, -1:], length_fit])
+    no_hidden = heads.fit_logistic(small, y_fit, heads.choose_penalty(small, y_fit, seed=0))
+    fit_s = time.perf_counter() - started
+    print(f"penalty {penalty:g} chosen by leave-one-set-out on the fitted rows ({fit_s:.1f} s)")
+    # Length alone: the sign that ranks the training rows best, kept for the test rows.
+    sign = 1.0 if auroc([r["chars"] for r in fit], [r["label"] for r in fit]) >= 0.5 else -1.0
+    p_threshold = fit_threshold([r["p_yes"] for r in fit], [r["label"] for r in fit])
+    tables: dict[str, Any] = {"penalty": penalty, "fit_items": len(fit),
+                              "p_yes_threshold": p_threshold, "tasks": {}}
+    for task, rows in measured.items():
+        if not rows:
+            continue
+        y = [r["label"] for r in rows]
+        x = heads.design([r["hidden"] for r in rows], [r["p_yes"] for r in rows])
+        lengths = np.log([[r["chars"]] for r in rows])
+        seconds = sum(r["seconds"] for r in rows) / len(rows)
+        lscore = [1 / (1 + math.exp(-sign * (math.log(r["chars"]) - 4))) for r in rows]
+        length_threshold = fit_threshold(
+            [1 / (1 + math.exp(-sign * (math.log(r["chars"]) - 4))) for r in fit],
+            [r["label"] for r in fit])
+        candidates = {
+            "length only (no judge)": (lscore, length_threshold, 0.0),
+            "P(YES) at 0.5": ([r["p_yes"] for r in rows], 0.5, seconds),
+            "P(YES), fitted threshold": ([r["p_yes"] for r in rows], p_threshold, seconds),
+            "head (hidden state + logit)": (list(head.predict(x)), 0.5, seconds),
+            "logit P(YES) + length": (list(no_hidden.predict(np.hstack([x[:, -1:], lengths]))),
+                                      0.5, seconds),
+            "head + length": (list(with_length.predict(np.hstack([x, lengths]))), 0.5,
+                              seconds),
+        }
+        print(f"\n{task}: {len(rows)} items never fitted, {sum(y)} labelled 1")
+        print(f"  {'row':30} {'AUROC (95% CI)':24} {'accuracy (95% CI)':24} s/verdict")
+        table = {}
+        for name, (scores, t, secs) in candidates.items():
+            a = interval(auroc, scores, y)
+            acc = interval(lambda s, lab, t=t: confusion(s, lab, t).accuracy, scores, y)
+            print(f"  {name:30} {a:24} {acc:24} {secs:.2f}")
+            table[name] = {"auroc": a, "accuracy": acc, "threshold": t, "seconds": secs}
+        tables["tasks"][task] = table
+    if write_head:
+        oof = heads.out_of_fold(x_fit, y_fit, penalty, seed=0)
+        entry = heads.Head(
+            judge=records and _judge_id(model), prompt=_prompt_version(), kind="grounded",
+            size=x_fit.shape[1] - 1, weights=tuple(float(w) for w in head.weights),
+            bias=head.bias, fitted_on="benchmarks/quality.py: " + ", ".join(
+                f"{s} rows {FIT_ROWS[s].start}-{FIT_ROWS[s].stop - 1}"
+                for s in SETS if len(FIT_ROWS[s])),
+            n=len(fit), penalty=penalty, cv_auroc=auroc(list(oof), list(y_fit)),
+            cv_auroc_p_yes=auroc([r["p_yes"] for r in fit], list(y_fit)))
+        document = {"format": "pytest-llmjudge calibration", "version": 2, "entries": [],
+                    "heads": [entry.to_json()]}
+        Path(write_head).write_text(json.dumps(document, indent=1) + "\n")
+        print(f"\nwrote the head to {write_head} (cross-validated AUROC {entry.cv_auroc:.3f} "
+              f"against {entry.cv_auroc_p_yes:.3f} for P(YES) on the fitted rows)")
+    out = RESULTS / f"quality-{model}.json"
+    out.write_text(json.dumps(tables, indent=2) + "\n")
+    return tables
+
+
+def _judge_id(model: str) -> str:
+    settings = Settings(model=model)
+    return str(create_backend(settings.backend_config()).judge_id)
+
+
+def _prompt_version() -> str:
+    from pytest_llmjudge.judging.prompts import load as load_prompt
+
+    return load_prompt("grounded.v1", "direct").version
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("step", choices=("extract", "report"))
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--only", default=",".join(SETS))
+    parser.add_argument("--write-head")
+    args = parser.parse_args()
+    if args.step == "extract":
+        extract(args.model, args.only.split(","))
+    else:
+        report(args.model, args.write_head)
+
+
+if __name__ == "__main__":
+    main()
