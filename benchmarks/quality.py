@@ -6,6 +6,7 @@ model on 2 cores) and the fitting is not:
 
     python benchmarks/quality.py extract [--model qwen2.5-coder-1.5b] [--only halueval_train,...]
     python benchmarks/quality.py report  [--model qwen2.5-coder-1.5b] [--write-head PATH]
+    python benchmarks/quality.py cost    [--model qwen2.5-coder-1.5b]
 
 ``extract`` judges every item exactly as ``assert_grounded(..., claims="off")`` does
 (the grounded request from judging/requests.py, strategy logprob, one forward pass)
@@ -132,6 +133,34 @@ def answer_only(judge: Judge, request: JudgeRequest) -> Completion:
         hidden_state=True, timeout=600.0))
 
 
+def cost(model: str, repeats: int = 3) -> None:
+    """Seconds for one grounded forward pass with and without the hidden state, alternated
+    on the same items (the answer position only; the prefix cache is cleared between
+    runs by alternating items, so each pass reads its whole prompt)."""
+    settings = Settings(model=model, strategy="logprob", n_ctx=4096)
+    judge = Judge(create_backend(settings.backend_config()), settings)
+    rows = items("qags_xsum")[:repeats * 2]
+    times: dict[bool, list[float]] = {False: [], True: []}
+    answer_only(judge, requests.grounded("x", "y", None, Threshold(0.5, "default"),
+                                         settings.policy))  # load the model untimed
+    for index, item in enumerate(rows):
+        for hidden in ((False, True) if index % 2 else (True, False)):
+            request = requests.grounded(item["output"], item["context"], item["question"],
+                                        Threshold(0.5, "default"), settings.policy)
+            messages, untrusted = judge.render(request, "direct")
+            backend: Any = judge.backend
+            if backend.loaded:
+                backend._llm.reset()  # no prefix reuse: both passes read the whole prompt
+            started = time.perf_counter()
+            backend.complete(CompletionRequest(
+                messages=messages, reply=ReplySpec(fields=(ANSWER,)), untrusted=untrusted,
+                hidden_state=hidden, timeout=600.0))
+            times[hidden].append(time.perf_counter() - started)
+    for hidden, spent in times.items():
+        print(f"hidden state {'on ' if hidden else 'off'}: " + ", ".join(
+            f"{t:.2f}" for t in spent) + f" s; mean {sum(spent) / len(spent):.2f} s")
+
+
 # -- report --------------------------------------------------------------------------
 def load(model: str) -> list[dict[str, Any]]:
     path = RESULTS / f"quality-{model}.jsonl"
@@ -179,7 +208,7 @@ def interval(metric: Callable[[Sequence[float], Sequence[int]], float],
     return f"{est.value:.3f} [{est.low:.3f}, {est.high:.3f}]"
 
 
-def report(model: str, write_head: str | None) -> dict[str, Any]:
+def report(model: str, write_head: str | None, forced: float | None = None) -> dict[str, Any]:
     import numpy as np
 
     records = load(model)
@@ -194,14 +223,15 @@ def report(model: str, write_head: str | None) -> dict[str, Any]:
     started = time.perf_counter()
     groups = [r["set"] for r in fit]
     balance = balanced_weights(groups)
-    penalty = penalty_across_sets(x_fit, y_fit, groups)
+    penalty = penalty_across_sets(x_fit, y_fit, groups) if forced is None else forced
     head = heads.fit_logistic(x_fit, y_fit, penalty, balance)
     with_length = heads.fit_logistic(np.hstack([x_fit, length_fit]), y_fit, penalty, balance)
     # Length and logit P(YES) alone: what the hidden state adds is the gap to the head.
     small = np.hstack([x_fit[:, -1:], length_fit])
     no_hidden = heads.fit_logistic(small, y_fit, heads.choose_penalty(small, y_fit, seed=0))
     fit_s = time.perf_counter() - started
-    print(f"penalty {penalty:g} chosen by leave-one-set-out on the fitted rows ({fit_s:.1f} s)")
+    how = "given" if forced else "chosen by leave-one-set-out on the fitted rows"
+    print(f"penalty {penalty:g} ({how}; {fit_s:.1f} s)")
     # Length alone: the sign that ranks the training rows best, kept for the test rows.
     sign = 1.0 if auroc([r["chars"] for r in fit], [r["label"] for r in fit]) >= 0.5 else -1.0
     p_threshold = fit_threshold([r["p_yes"] for r in fit], [r["label"] for r in fit])
@@ -218,11 +248,19 @@ def report(model: str, write_head: str | None) -> dict[str, Any]:
         length_threshold = fit_threshold(
             [1 / (1 + math.exp(-sign * (math.log(r["chars"]) - 4))) for r in fit],
             [r["label"] for r in fit])
+        # The user's case: a head fitted on labels from this task only (its own training
+        # rows), the penalty chosen by 5-fold cross-validation on them, as
+        # --llmjudge-fit-head does.
+        own = [r for r in fit if r["set"] in TASKS[task]]
+        own_y = np.array([r["label"] for r in own], dtype=float)
+        own_x = heads.design([r["hidden"] for r in own], [r["p_yes"] for r in own])
+        own_head = heads.fit_logistic(own_x, own_y, heads.choose_penalty(own_x, own_y, 0))
         candidates = {
             "length only (no judge)": (lscore, length_threshold, 0.0),
             "P(YES) at 0.5": ([r["p_yes"] for r in rows], 0.5, seconds),
             "P(YES), fitted threshold": ([r["p_yes"] for r in rows], p_threshold, seconds),
             "head (hidden state + logit)": (list(head.predict(x)), 0.5, seconds),
+            "head fitted on this task only": (list(own_head.predict(x)), 0.5, seconds),
             "logit P(YES) + length": (list(no_hidden.predict(np.hstack([x[:, -1:], lengths]))),
                                       0.5, seconds),
             "head + length": (list(with_length.predict(np.hstack([x, lengths]))), 0.5,
@@ -270,15 +308,19 @@ def _prompt_version() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("extract", "report"))
+    parser.add_argument("step", choices=("extract", "report", "cost"))
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--only", default=",".join(SETS))
     parser.add_argument("--write-head")
+    parser.add_argument("--penalty", type=float,
+                        help="use this penalty instead of the leave-one-set-out choice")
     args = parser.parse_args()
     if args.step == "extract":
         extract(args.model, args.only.split(","))
+    elif args.step == "cost":
+        cost(args.model)
     else:
-        report(args.model, args.write_head)
+        report(args.model, args.write_head, args.penalty)
 
 
 if __name__ == "__main__":
