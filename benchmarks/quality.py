@@ -255,24 +255,28 @@ def report(model: str, write_head: str | None, forced: float | None = None) -> d
         own_y = np.array([r["label"] for r in own], dtype=float)
         own_x = heads.design([r["hidden"] for r in own], [r["p_yes"] for r in own])
         own_head = heads.fit_logistic(own_x, own_y, heads.choose_penalty(own_x, own_y, 0))
+        own_small = np.column_stack([np.log([r["chars"] for r in own]), own_x[:, -1]])
+        own_length = heads.fit_logistic(own_small, own_y, 0.001)
         candidates = {
             "length only (no judge)": (lscore, length_threshold, 0.0),
             "P(YES) at 0.5": ([r["p_yes"] for r in rows], 0.5, seconds),
             "P(YES), fitted threshold": ([r["p_yes"] for r in rows], p_threshold, seconds),
             "head (hidden state + logit)": (list(head.predict(x)), 0.5, seconds),
             "head fitted on this task only": (list(own_head.predict(x)), 0.5, seconds),
+            "logit P(YES) + length, this task only": (list(own_length.predict(
+                np.column_stack([lengths[:, 0], x[:, -1]]))), 0.5, seconds),
             "logit P(YES) + length": (list(no_hidden.predict(np.hstack([x[:, -1:], lengths]))),
                                       0.5, seconds),
             "head + length": (list(with_length.predict(np.hstack([x, lengths]))), 0.5,
                               seconds),
         }
         print(f"\n{task}: {len(rows)} items never fitted, {sum(y)} labelled 1")
-        print(f"  {'row':30} {'AUROC (95% CI)':24} {'accuracy (95% CI)':24} s/verdict")
+        print(f"  {'row':38} {'AUROC (95% CI)':24} {'accuracy (95% CI)':24} s/verdict")
         table = {}
         for name, (scores, t, secs) in candidates.items():
             a = interval(auroc, scores, y)
             acc = interval(lambda s, lab, t=t: confusion(s, lab, t).accuracy, scores, y)
-            print(f"  {name:30} {a:24} {acc:24} {secs:.2f}")
+            print(f"  {name:38} {a:24} {acc:24} {secs:.2f}")
             table[name] = {"auroc": a, "accuracy": acc, "threshold": t, "seconds": secs}
         tables["tasks"][task] = table
     if write_head:
