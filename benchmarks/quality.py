@@ -208,10 +208,18 @@ def interval(metric: Callable[[Sequence[float], Sequence[int]], float],
     return f"{est.value:.3f} [{est.low:.3f}, {est.high:.3f}]"
 
 
-def report(model: str, write_head: str | None, forced: float | None = None) -> dict[str, Any]:
+def report(model: str, write_head: str | None, forced: float | None = None,
+           panel_with: str | None = None) -> dict[str, Any]:
     import numpy as np
 
     records = load(model)
+    if panel_with:
+        # The other member's P(YES) and time on the same items, by (set, row, label).
+        other = {(r["set"], r["row"], r["label"]): r for r in load(panel_with)}
+        records = [r for r in records if (r["set"], r["row"], r["label"]) in other]
+        for r in records:
+            mate = other[(r["set"], r["row"], r["label"])]
+            r["p_other"], r["seconds_other"] = mate["p_yes"], mate["seconds"]
     fit = [r for r in records if r["row"] in FIT_ROWS[r["set"]]]
     measured = {task: [r for r in records if r["set"] in sets
                        and r["row"] in MEASURE_ROWS[r["set"]]] for task, sets in TASKS.items()}
@@ -257,6 +265,24 @@ def report(model: str, write_head: str | None, forced: float | None = None) -> d
         own_head = heads.fit_logistic(own_x, own_y, heads.choose_penalty(own_x, own_y, 0))
         own_small = np.column_stack([np.log([r["chars"] for r in own]), own_x[:, -1]])
         own_length = heads.fit_logistic(own_small, own_y, 0.001)
+        panel_rows: dict[str, Any] = {}
+        if panel_with:
+            def pair(rs: Sequence[dict[str, Any]]) -> Any:
+                return np.column_stack([[heads.logit(r["p_other"]) for r in rs],
+                                        [heads.logit(r["p_yes"]) for r in rs]])
+
+            # Weights learned from labels: a logistic regression over both members'
+            # logits, fitted on the training rows of all three sets.
+            over = heads.fit_logistic(pair(fit), y_fit, 0.001, balance)
+            both = seconds + sum(r["seconds_other"] for r in rows) / len(rows)
+            panel_rows = {
+                f"panel: mean P(YES) of {model} and {panel_with}": (
+                    [(r["p_yes"] + r["p_other"]) / 2 for r in rows], 0.5, both),
+                f"{panel_with} alone": ([r["p_other"] for r in rows], 0.5,
+                                        both - seconds),
+                "panel, weights fitted on the training rows": (
+                    list(over.predict(pair(rows))), 0.5, both),
+            }
         candidates = {
             "length only (no judge)": (lscore, length_threshold, 0.0),
             "P(YES) at 0.5": ([r["p_yes"] for r in rows], 0.5, seconds),
@@ -269,6 +295,7 @@ def report(model: str, write_head: str | None, forced: float | None = None) -> d
                                       0.5, seconds),
             "head + length": (list(with_length.predict(np.hstack([x, lengths]))), 0.5,
                               seconds),
+            **panel_rows,
         }
         print(f"\n{task}: {len(rows)} items never fitted, {sum(y)} labelled 1")
         print(f"  {'row':38} {'AUROC (95% CI)':24} {'accuracy (95% CI)':24} s/verdict")
@@ -316,6 +343,7 @@ def main() -> None:
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--only", default=",".join(SETS))
     parser.add_argument("--write-head")
+    parser.add_argument("--panel-with", help="a second model already extracted: add panel rows")
     parser.add_argument("--penalty", type=float,
                         help="use this penalty instead of the leave-one-set-out choice")
     args = parser.parse_args()
@@ -324,7 +352,7 @@ def main() -> None:
     elif args.step == "cost":
         cost(args.model)
     else:
-        report(args.model, args.write_head, args.penalty)
+        report(args.model, args.write_head, args.penalty, args.panel_with)
 
 
 if __name__ == "__main__":
