@@ -215,11 +215,13 @@ def report(model: str, write_head: str | None, forced: float | None = None,
     records = load(model)
     if panel_with:
         # The other member's P(YES) and time on the same items, by (set, row, label).
+        # Items the other model has not judged get no panel rows (their task's table
+        # then shows none).
         other = {(r["set"], r["row"], r["label"]): r for r in load(panel_with)}
-        records = [r for r in records if (r["set"], r["row"], r["label"]) in other]
         for r in records:
-            mate = other[(r["set"], r["row"], r["label"])]
-            r["p_other"], r["seconds_other"] = mate["p_yes"], mate["seconds"]
+            mate = other.get((r["set"], r["row"], r["label"]))
+            if mate is not None:
+                r["p_other"], r["seconds_other"] = mate["p_yes"], mate["seconds"]
     fit = [r for r in records if r["row"] in FIT_ROWS[r["set"]]]
     measured = {task: [r for r in records if r["set"] in sets
                        and r["row"] in MEASURE_ROWS[r["set"]]] for task, sets in TASKS.items()}
@@ -266,14 +268,16 @@ def report(model: str, write_head: str | None, forced: float | None = None,
         own_small = np.column_stack([np.log([r["chars"] for r in own]), own_x[:, -1]])
         own_length = heads.fit_logistic(own_small, own_y, 0.001)
         panel_rows: dict[str, Any] = {}
-        if panel_with:
+        if panel_with and all("p_other" in r for r in rows):
             def pair(rs: Sequence[dict[str, Any]]) -> Any:
                 return np.column_stack([[heads.logit(r["p_other"]) for r in rs],
                                         [heads.logit(r["p_yes"]) for r in rs]])
 
             # Weights learned from labels: a logistic regression over both members'
             # logits, fitted on the training rows of all three sets.
-            over = heads.fit_logistic(pair(fit), y_fit, 0.001, balance)
+            mated = [i for i, r in enumerate(fit) if "p_other" in r]
+            over = heads.fit_logistic(pair([fit[i] for i in mated]), y_fit[mated], 0.001,
+                                      balance[mated])
             both = seconds + sum(r["seconds_other"] for r in rows) / len(rows)
             panel_rows = {
                 f"panel: mean P(YES) of {model} and {panel_with}": (
