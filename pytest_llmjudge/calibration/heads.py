@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import JudgeConfigError
+from .json_fields import field_problem
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,16 +108,12 @@ def head_from_json(raw: object, where: str) -> Head:
             f"{where} {why}; fit it again with python -m pytest_llmjudge calibrate LABELS "
             "--llmjudge-fit-head --llmjudge-update-calibration, or set llmjudge_heads=off")
 
-    if not isinstance(raw, dict):
-        raise bad("is not an object")
-    missing = sorted((set(_SCALARS) | {"weights"}) - set(raw))
-    unknown = sorted(set(raw) - set(_SCALARS) - {"weights"})
-    if missing or unknown:
-        raise bad(f"has missing fields {missing} or unknown fields {unknown}")
-    for name, kinds in _SCALARS.items():
+    problem = field_problem(raw, _SCALARS, frozenset({"weights"}))
+    if problem is not None:
+        raise bad(problem)
+    assert isinstance(raw, dict)
+    for name in _SCALARS:
         value = raw[name]
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            raise bad(f"has {name}={value!r}, not a {kinds[-1].__name__}")
         if isinstance(value, float) and not math.isfinite(value):
             raise bad(f"has {name}={value!r}, not a finite number")
     if raw["features"] != FEATURES:

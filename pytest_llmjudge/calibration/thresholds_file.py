@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import JudgeConfigError
 from ..storage.files import write_atomically
 from .heads import Head, head_from_json
+from .json_fields import field_problem
 
 FORMAT = "pytest-llmjudge calibration"
 VERSION = 2
@@ -107,16 +108,10 @@ def _entry(path: Path, number: int, raw: object) -> Entry:
             f"{path}: entry {number} {why}; fix it, or fit the file again with "
             "--llmjudge-calibrate=LABELS --llmjudge-update-calibration")
 
-    if not isinstance(raw, dict):
-        raise malformed("is not an object")
-    missing = sorted(set(_FIELDS) - set(raw))
-    unknown = sorted(set(raw) - set(_FIELDS))
-    if missing or unknown:
-        raise malformed(f"has missing fields {missing} or unknown fields {unknown}")
-    for name, kinds in _FIELDS.items():
-        value = raw[name]
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            raise malformed(f"has {name}={value!r}, not a {kinds[-1].__name__}")
+    problem = field_problem(raw, _FIELDS)
+    if problem is not None:
+        raise malformed(problem)
+    assert isinstance(raw, dict)
     for name in ("threshold", "balanced_accuracy"):
         if not math.isfinite(raw[name]) or not 0.0 <= raw[name] <= 1.0:
             raise malformed(f"has {name}={raw[name]!r}, outside 0..1")
