@@ -69,7 +69,8 @@ class ScriptedBackend:
     - ``claims``: NO (P 0.1) to a claim (or whole answer) holding a word of
       ``unsupported``, unless it is the context itself; else YES (P 0.9).
     - ``pairwise``: prefers the response with more "+" (P(A) 0.5 + 0.1 a difference),
-      or, with ``position=True``, always the first one shown (P(A) 0.8).
+      or, with ``position=True``, always the first one shown (P(A) 0.8); an output
+      judged alone gets P(YES) 0.5 + 0.2 a "+".
     - ``votes``: poll i (known by its seed) votes ``votes[i]`` ("Y" or "N"); a direct
       call votes ``votes[0]``; P(YES) 0.8 or 0.3 when ``logprobs``.
     - ``fixed``: the reply ``text`` verbatim, with ``probs`` for the answer, if any.
@@ -92,6 +93,7 @@ class ScriptedBackend:
         self.supports_logprobs = logprobs
         self.calls: list[CompletionRequest] = []
         self.tracked: list[Any] = []  # what the rule reports after the run
+        self.alone: list[str] = []  # outputs a comparison judged alone (pairwise)
         self._lock = threading.Lock()
         self._in_flight = self._most_in_flight = 0
 
@@ -126,6 +128,8 @@ class ScriptedBackend:
             lines.append(f"stub lists written: {lists}, most in flight: {self._most_in_flight}")
         elif self.rule in ("claims", "pairwise"):
             lines.append(f"stub {'kinds' if self.rule == 'claims' else 'pairs'}: {self.tracked}")
+        if self.rule == "pairwise":
+            lines.append(f"stub alone: {sorted(self.alone)}")
         return lines
 
     # -- rules ------------------------------------------------------------------------
@@ -160,6 +164,14 @@ class ScriptedBackend:
                            f"checked {_text(claimed)}")
 
     def _pairwise(self, request: CompletionRequest) -> Completion:
+        if not any("<response_A_" in m.content for m in request.messages):
+            # One output judged alone (llmjudge_pairwise=signals): P(YES) 0.5 + 0.2 a "+",
+            # so its view of a pair matches the orders' (0.5 + 0.1 a difference).
+            alone = _text(request.untrusted[0])
+            with self._lock:
+                self.alone.append(alone)
+            p_yes = min(0.5 + 0.2 * alone.count("+"), 0.99)
+            return self._reply(request, "YES" if p_yes >= 0.5 else "NO", p_yes, "plus")
         a, b = _text(request.untrusted[0]), _text(request.untrusted[-1])
         self._track((a, b))
         p_a = 0.8 if self.script.get("position") else 0.5 + 0.1 * (a.count("+") - b.count("+"))

@@ -184,7 +184,11 @@ def test_packaged_heads_read_and_each_is_for_the_default_judge_and_prompt() -> N
     for head in thresholds_file.packaged_heads():
         assert head.source == thresholds_file.PACKAGED
         assert head.judge == f"llamacpp:{model.name}@sha256:{model.sha256[:12]}"  # type: ignore[union-attr]
-        assert head.prompt == load(f"{head.kind}.v1", "direct").version
+        if head.kind == "pairwise":  # both prompts a comparison asks: an order, then alone
+            assert head.prompt == (f"{load('pairwise.v1', 'direct pair').version}+"
+                                   f"{load('checklist.v1', 'direct').version}")
+        else:
+            assert head.prompt == load(f"{head.kind}.v1", "direct").version
 
 
 def test_the_files_head_wins_over_a_packaged_one_and_packaged_ones_are_never_warned_about(

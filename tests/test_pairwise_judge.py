@@ -16,14 +16,22 @@ def test_both_orders_are_judged_on_a_real_model(judged: pytest.Pytester) -> None
         def test_pair(judge):
             verdict = judge.compare("Our store opens at 9am.", "Dunno.",
                                     criteria="Answers when the store opens")
-            first, second = verdict.parts
+            first, second, candidate, reference = verdict.parts
             assert first.output == "Our store opens at 9am." and second.output == "Dunno."
-            for order in verdict.parts:
+            for order in (first, second):
                 assert order.prompt_version.startswith("pairwise.v1@")
                 assert order.prompt_version.endswith("#direct pair")
                 assert order.answer in ("A", "B") and 0 <= order.votes[0].p_yes <= 1
-            expected = (first.score + 1 - second.score) / 2
+            # Each output judged alone (checklist prompt, YES/NO), then combined by the
+            # unfitted rule: no pairwise head ships for the 135M model.
+            assert (candidate.output, reference.output) == (first.output, second.output)
+            for alone in (candidate, reference):
+                assert alone.prompt_version.startswith("checklist.v1@")
+                assert alone.answer in ("YES", "NO") and 0 <= alone.votes[0].p_yes <= 1
+            expected = ((first.score + 1 - second.score) / 2
+                        + (1 + candidate.score - reference.score) / 2) / 2
             assert abs(verdict.score - expected) < 1e-9
+            assert verdict.score_source.startswith("the unfitted rule")
             assert verdict.answer in ("BETTER", "WORSE", "TIE")
     """)
     judged.runpytest().assert_outcomes(passed=1)
@@ -36,10 +44,14 @@ def test_polled_pairwise_votes_through_a_real_server(remote: pytest.Pytester,
             verdict = judge.compare("Our store opens at 9am.", "Dunno.",
                                     criteria="Answers when the store opens",
                                     strategy="chainpoll", polls=3)
-            for order in verdict.parts:
+            for order in verdict.parts[:2]:
                 assert order.strategy == "chainpoll" and order.polls == 3
                 assert {v.answer for v in order.votes} <= {"A", "B"}
                 assert order.prompt_version.endswith("#cot pair")
+            for alone in verdict.parts[2:]:
+                assert alone.strategy == "chainpoll" and alone.polls == 3
+                assert {v.answer for v in alone.votes} <= {"YES", "NO"}
+                assert alone.prompt_version.endswith("#cot")
     """)
     url = judge_server.url  # type: ignore[attr-defined]
     remote.runpytest(f"--llmjudge-api-base={url}").assert_outcomes(passed=1)
@@ -75,8 +87,10 @@ def test_rank_runs_a_round_robin_on_a_real_model(judged: pytest.Pytester) -> Non
             assert sorted(ranking.order) == [0, 1, 2] and len(ranking.comparisons) == 3
             for i, j, verdict in ranking.comparisons:
                 # Both orders were asked of the model for every pair.
-                assert [o.output for o in verdict.parts] == [outputs[i], outputs[j]]
-                assert all(o.answer in ("A", "B") for o in verdict.parts)
+                assert [o.output for o in verdict.parts[:2]] == [outputs[i], outputs[j]]
+                assert all(o.answer in ("A", "B") for o in verdict.parts[:2])
+                # ... and each output of the pair judged alone.
+                assert [o.output for o in verdict.parts[2:]] == [outputs[i], outputs[j]]
             # Each pair hands out one unit of P(better) between its two outputs, so the
             # mean scores of n outputs add up to n / 2.
             assert abs(sum(ranking.scores) - 1.5) < 1e-9

@@ -33,8 +33,13 @@ def test_a_better_candidate_wins_in_both_orders(pytester: pytest.Pytester) -> No
         def test_gate(judge):
             verdict = assert_better("new ++", "old", criteria="Helpful")
             assert verdict.answer == "BETTER" and verdict.score == pytest.approx(0.7)
-            first, second = verdict.parts
+            first, second, candidate, reference = verdict.parts
             assert (first.output, second.output) == ("new ++", "old")
+            # Each output judged alone, with the checklist prompt, decided at 0.5.
+            assert (candidate.output, reference.output) == ("new ++", "old")
+            assert candidate.score == pytest.approx(0.9) and reference.score == 0.5
+            assert candidate.prompt_version.startswith("checklist.v1@")
+            assert "unfitted rule" in verdict.score_source
     """)
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
@@ -42,6 +47,29 @@ def test_a_better_candidate_wins_in_both_orders(pytester: pytest.Pytester) -> No
     calls = next(line for line in result.stdout.lines if line.startswith("stub pairs"))
     assert sorted(ast.literal_eval(calls.removeprefix("stub pairs: "))) == [("new ++", "old"),
                                                                  ("old", "new ++")]
+    result.stdout.fnmatch_lines(["stub alone: ['new ++', 'old']"])
+
+
+def test_orders_mode_asks_both_orders_only(pytester: pytest.Pytester) -> None:
+    _project(pytester, HEADER + """
+        def test_gate(judge):
+            verdict = assert_better("new ++", "old", criteria="Helpful")
+            assert len(verdict.parts) == 2 and verdict.score_source == ""
+    """)
+    result = pytester.runpytest("-o", "llmjudge_pairwise=orders")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["stub calls: 2", "stub alone: []"])
+
+
+def test_an_unknown_pairwise_mode_is_an_error(pytester: pytest.Pytester) -> None:
+    _project(pytester, HEADER + """
+        def test_gate(judge):
+            assert_better("new ++", "old", criteria="Helpful")
+    """)
+    result = pytester.runpytest("-o", "llmjudge_pairwise=both")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*llmjudge_pairwise='both' is not a way to compare; use "
+                                 "signals*or orders*"])
 
 
 def test_a_marker_threshold_applies_to_assert_better_and_not_to_assert_not_worse(
@@ -79,11 +107,33 @@ def test_a_worse_candidate_fails_and_shows_both_orders(pytester: pytest.Pytester
     result.stdout.fnmatch_lines([
         "E   *pairwise comparison failed: the candidate is judged worse than the reference; "
         "P(candidate better) 0.300, threshold 0.00",
+        "E *score 0.300 from the unfitted rule*",
         "E *reference:", "E *old ++",
-        "E *P(candidate better): 0.300 shown first, 0.300 shown second",
+        "E *P(candidate better) 0.300: WORSE (a tie within 0.050 of 0.5); decided by the first*",
+        "E *second order and the alone scores (all agree)",
+        "E *orders: P(candidate better) 0.300 shown first, 0.300 shown second",
+        "E *alone: P(YES) 0.500 for the candidate, 0.900 for the reference",
         "E *candidate shown first (as A): judge chose B, P(A)=0.30",
         "E *candidate shown second (as B): judge chose A, P(A)=0.70",
+        "E *candidate judged alone: YES, P(YES)=0.50",
+        "E *reference judged alone: YES, P(YES)=0.90",
     ])
+
+
+def test_the_alone_scores_decide_when_the_orders_follow_the_position(
+    pytester: pytest.Pytester,
+) -> None:
+    # Orders 0.8 and 0.2 (position only) cancel; alone 0.5 against 0.9 says worse.
+    _project(pytester, HEADER + """
+        def test_not_worse():
+            assert_not_worse("new", "old ++", criteria="Helpful")
+    """, position=True)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "E   *judged worse than the reference; P(candidate better) 0.400, threshold 0.00",
+        "E *P(candidate better) 0.400: WORSE (a tie within 0.050 of 0.5); decided by the*",
+        "E *the alone scores (against: the first order)"])
 
 
 def test_a_preference_that_follows_the_position_is_a_tie(pytester: pytest.Pytester) -> None:
@@ -102,7 +152,7 @@ def test_a_preference_that_follows_the_position_is_a_tie(pytester: pytest.Pytest
         def test_better_or_tie():
             assert_better("new ++", "old", criteria="Helpful", allow_tie=True)
     """, position=True)
-    result = pytester.runpytest()
+    result = pytester.runpytest("-o", "llmjudge_pairwise=orders")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "E   *the candidate is judged tied with the reference*",
@@ -185,11 +235,15 @@ def test_rank_orders_outputs_by_debiased_comparisons(pytester: pytest.Pytester) 
     # Outputs 1 and 3 are the same text, so of those 10 judgments 6 are distinct; a
     # repeat replays from the cache unless its twin is still in flight (pairs run
     # concurrently), so every distinct one is made, and each is made or replayed.
+    # Each of the 4 outputs is judged alone once (3 distinct texts), not once a pair.
     calls = next(line for line in result.stdout.lines if line.startswith("stub pairs"))
     assert len(set(ast.literal_eval(calls.removeprefix("stub pairs: ")))) == 6
+    alone = next(line for line in result.stdout.lines if line.startswith("stub alone"))
+    assert set(ast.literal_eval(alone.removeprefix("stub alone: "))) == {
+        "one +", "three +++", "none"}
     summary = next(line for line in result.stdout.lines if line.startswith("judge calls:"))
     made, replayed = map(int, re.findall(r"(\d+) (?:made|replayed)", summary))
-    assert made + replayed == 10 and made >= 6
+    assert made + replayed == 14 and made >= 9
 
 
 @pytest.mark.parametrize(("outputs", "message"), [

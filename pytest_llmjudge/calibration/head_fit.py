@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from ..errors import JudgeConfigError
 from ..judging import strategies
 from ..judging.judge import Judge
+from ..judging.pairwise import Signals
 from ..judging.verdict import Verdict
-from . import heads
+from . import heads, pairwise_fit
 from .labels import Example
 from .metrics import Estimate, UndefinedMetric, auroc, bootstrap, confusion, fit_threshold
 from .run import request_for
 
-# The kinds a head can score: one YES/NO forward pass (a Likert rating or a pairwise
-# comparison is not one answer token).
-HEAD_KINDS = ("judged", "grounded", "correct", "checklist")
+# The kinds a head can score: one YES/NO forward pass (a Likert rating is not one
+# answer token), or a comparison's signals (a pairwise head, calibration/pairwise_fit.py).
+HEAD_KINDS = ("judged", "grounded", "correct", "checklist", "pairwise")
 
 
 @dataclass
@@ -53,7 +54,37 @@ def observe_example(judge: Judge, example: Example) -> tuple[Verdict, bytes | No
 
 
 def can_fit(example: Example) -> bool:
-    return example.kind in HEAD_KINDS and example.scale is None
+    """A one-pass head can be fitted on it (pairwise examples are observed from their
+    comparison's verdict instead: observe_pair)."""
+    return example.kind in HEAD_KINDS and example.kind != "pairwise" and example.scale is None
+
+
+@dataclass
+class ObservedPairs:
+    """What a pairwise head's fit reads: each comparison's signals."""
+
+    judge: str
+    prompt: str
+    signals: list[Signals | None] = field(default_factory=list)  # None: not logprob
+    labels: list[int] = field(default_factory=list)
+    kind: str = "pairwise"
+
+
+def observe_pair(verdict: Verdict, observed: ObservedPairs | None,
+                 label: int) -> ObservedPairs:
+    """Add one comparison's signals (from its verdict's parts) to ``observed``."""
+    parts = verdict.parts
+    if observed is None:
+        if len(parts) == 4:
+            prompt = f"{parts[0].prompt_version}+{parts[2].prompt_version}"
+        else:
+            prompt = parts[0].prompt_version if parts else ""
+        observed = ObservedPairs(verdict.judge_id, prompt)
+    usable = len(parts) == 4 and all(p.strategy == "logprob" for p in parts)
+    observed.signals.append(Signals(parts[0].score, 1.0 - parts[1].score, parts[2].score,
+                                    parts[3].score) if usable else None)
+    observed.labels.append(label)
+    return observed
 
 
 @dataclass
@@ -67,6 +98,64 @@ class HeadReport:
     p_yes_accuracy: Estimate | None = None
     written: bool = False
     why_not: str = ""  # why no head was fitted, or why it is not written
+    against: str = "P(YES)"  # what the head is compared with
+    more: list[str] = field(default_factory=list)  # kind-specific figures
+
+
+def fit_pairwise(observed: ObservedPairs, labels_path: str, *, seed: int) -> HeadReport:
+    """Fit and measure a pairwise head: its weights by cross-validation against the
+    unfitted rule (what scores comparisons without it), its tie margin out of fold."""
+    import numpy as np
+
+    report = HeadReport("pairwise", len(observed.labels), against="the unfitted rule")
+    positives = sum(observed.labels)
+    short = heads.enough_labels("pairwise", positives, len(observed.labels) - positives)
+    if short is not None:
+        report.why_not = short
+        return report
+    if any(s is None for s in observed.signals):
+        report.why_not = (
+            "a pairwise head combines logits, so every comparison must be judged with "
+            "strategy logprob and llmjudge_pairwise=signals (both orders and each output "
+            "alone); this run was not")
+        return report
+    signals = [s for s in observed.signals if s is not None]
+    labels = observed.labels
+    x = np.array([s.features() for s in signals])
+    y = np.asarray(labels, dtype=float)
+    oof = pairwise_fit.out_of_fold(x, y, seed)
+    rule = [(s.orders + (s.alone or 0.5)) / 2 for s in signals]
+    margin, reached = pairwise_fit.choose_margin(oof, labels)
+    from ..judging.pairwise import DEFAULT_MARGIN, outcome
+
+    try:
+        report.head_auroc = bootstrap(auroc, oof, labels, seed=seed)
+        report.p_yes_auroc = bootstrap(auroc, rule, labels, seed=seed)
+    except UndefinedMetric as err:
+        report.why_not = f"the figures are undefined ({err})"
+        return report
+    head_figures = pairwise_fit.decided(oof, labels, margin)
+    report.more = [
+        f"head at its tie margin {margin:.3f}: {head_figures.text()}"
+        + ("" if reached else f" (no margin reached {pairwise_fit.DECIDED_ACCURACY:.2f} "
+           f"decided within {pairwise_fit.MAX_TIES:.0%} ties)"),
+        f"unfitted rule at margin {DEFAULT_MARGIN}: "
+        f"{pairwise_fit.decided(rule, labels, DEFAULT_MARGIN).text()}",
+        "orders only (both must agree): " + pairwise_fit.outcome_figures(
+            [outcome(s.first, s.second) for s in signals], labels).text()]
+    weights = pairwise_fit.fit_weights(x, y)
+    report.head = heads.Head(
+        judge=observed.judge, prompt=observed.prompt, kind="pairwise", size=0,
+        weights=(float(weights[0]), float(weights[1])), bias=0.0, fitted_on=labels_path,
+        n=len(labels), penalty=pairwise_fit.RIDGE, cv_auroc=report.head_auroc.value,
+        cv_auroc_p_yes=report.p_yes_auroc.value, features=heads.PAIRWISE_FEATURES,
+        margin=margin)
+    if report.head_auroc.value <= report.p_yes_auroc.value:
+        report.why_not = (
+            f"the pairwise head does not beat the unfitted rule under cross-validation "
+            f"(AUROC {report.head_auroc.value:.3f} against {report.p_yes_auroc.value:.3f}), "
+            "so it is not written (--llmjudge-fit-head-force writes it anyway)")
+    return report
 
 
 def fit(observed: Observed, labels_path: str, *, seed: int) -> HeadReport:
@@ -138,12 +227,17 @@ def report_lines(reports: Sequence[HeadReport]) -> list[str]:
              "intervals; P(YES) accuracy at a threshold fitted on the other folds"]
     for r in reports:
         lines.append(f"  {r.kind}: {r.n} examples")
-        if r.head_auroc and r.p_yes_auroc and r.head_accuracy and r.p_yes_accuracy:
-            lines.append(f"    AUROC     head {r.head_auroc.text()}   P(YES) "
+        if r.head_auroc and r.p_yes_auroc:
+            lines.append(f"    AUROC     head {r.head_auroc.text()}   {r.against} "
                          f"{r.p_yes_auroc.text()}")
+        if r.head_accuracy and r.p_yes_accuracy:
             lines.append(f"    accuracy  head {r.head_accuracy.text()}   P(YES) "
                          f"{r.p_yes_accuracy.text()}")
-        if r.head is not None:
+        lines += [f"    {line}" for line in r.more]
+        if r.head is not None and r.kind == "pairwise":
+            lines.append(f"    weights {r.head.weights[0]:.3g} on the orders' logits, "
+                         f"{r.head.weights[1]:.3g} on the alone scores' logits")
+        elif r.head is not None:
             lines.append(f"    regularisation {r.head.penalty:g} (chosen by cross-validation); "
                          f"{r.head.size} hidden dimensions + logit P(YES)")
         if r.why_not:

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 
 # What a head reads: the hidden state at the answer position, then logit(P(YES)).
 FEATURES = "hidden_state+logit"
+# What a pairwise head reads: a comparison's signals (judging/pairwise.py's Signals):
+# the sum of the candidate's logit P(better) over both orders, and the difference of
+# the two outputs' logit P(YES) judged alone. Both change sign when the outputs swap,
+# so the head has no bias: it cannot prefer a side for being the candidate.
+PAIRWISE_FEATURES = "pairwise_signals.v1"
+PAIRWISE_WEIGHTS = 2
 # The L2 strengths tried (on the summed log-loss, over standardised features).
 PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
 FOLDS = 5
@@ -53,8 +59,11 @@ class Head:
     n: int
     penalty: float
     cv_auroc: float  # outer-fold AUROC of the head
-    cv_auroc_p_yes: float  # of P(YES) on the same rows
+    cv_auroc_p_yes: float  # of P(YES) on the same rows (pairwise: of the unfitted rule)
     features: str = FEATURES
+    # Pairwise only: P(candidate better) within this of 0.5 is a TIE (the judge cannot
+    # tell), chosen on the labels it was fitted on.
+    margin: float = 0.0
     source: str = ""  # the file it was read from (not written)
 
     @property
@@ -81,18 +90,26 @@ class Head:
         z = float(state @ w[:-1] + w[-1] * logit(p_yes) + self.bias)
         return sigmoid(z)
 
+    def score_pair(self, features: Sequence[float]) -> float:
+        """A pairwise head's P(candidate better) from a comparison's signal features."""
+        return sigmoid(sum(w * f for w, f in zip(self.weights, features, strict=True)))
+
     def describe(self) -> str:
+        against = "the unfitted rule" if self.kind == "pairwise" else "P(YES)"
         return (f"the fitted {self.kind} head in {self.source} ({self.n} labels from "
                 f"{self.fitted_on}; cross-validated AUROC {self.cv_auroc:.3f} against "
-                f"{self.cv_auroc_p_yes:.3f} for P(YES))")
+                f"{self.cv_auroc_p_yes:.3f} for {against})")
 
     def to_json(self) -> dict[str, Any]:
-        return {"judge": self.judge, "prompt": self.prompt, "kind": self.kind,
+        data = {"judge": self.judge, "prompt": self.prompt, "kind": self.kind,
                 "features": self.features, "size": self.size,
                 "weights": [float(f"{w:.6g}") for w in self.weights],
                 "bias": float(f"{self.bias:.8g}"), "fitted_on": self.fitted_on, "n": self.n,
                 "penalty": self.penalty, "cv_auroc": round(self.cv_auroc, 4),
                 "cv_auroc_p_yes": round(self.cv_auroc_p_yes, 4)}
+        if self.features == PAIRWISE_FEATURES:
+            data["margin"] = round(self.margin, 4)
+        return data
 
 
 _SCALARS: dict[str, tuple[type, ...]] = {
@@ -108,7 +125,10 @@ def head_from_json(raw: object, where: str) -> Head:
             f"{where} {why}; fit it again with python -m pytest_llmjudge calibrate LABELS "
             "--llmjudge-fit-head --llmjudge-update-calibration, or set llmjudge_heads=off")
 
-    problem = field_problem(raw, _SCALARS, frozenset({"weights"}))
+    # A pairwise head also has its tie margin.
+    pairwise = isinstance(raw, dict) and raw.get("kind") == "pairwise"
+    problem = field_problem(raw, _SCALARS, frozenset(
+        {"weights", "margin"} if pairwise else {"weights"}))
     if problem is not None:
         raise bad(problem)
     assert isinstance(raw, dict)
@@ -116,20 +136,33 @@ def head_from_json(raw: object, where: str) -> Head:
         value = raw[name]
         if isinstance(value, float) and not math.isfinite(value):
             raise bad(f"has {name}={value!r}, not a finite number")
-    if raw["features"] != FEATURES:
-        raise bad(f"reads features {raw['features']!r}; this version reads {FEATURES!r}")
+    wanted = PAIRWISE_FEATURES if pairwise else FEATURES
+    if raw["features"] != wanted:
+        raise bad(f"reads features {raw['features']!r}; this version reads {wanted!r} "
+                  f"for a {raw['kind']} head")
     weights = raw["weights"]
     if not isinstance(weights, list) or not all(
             isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w)
             for w in weights):
         raise bad("has weights that are not a list of finite numbers")
-    if raw["size"] < 1 or len(weights) != raw["size"] + 1:
+    margin = 0.0
+    if pairwise:
+        given = raw.get("margin")
+        if (not isinstance(given, (int, float)) or isinstance(given, bool)
+                or not 0.0 <= given < 0.5):
+            raise bad(f"has margin={given!r}; a pairwise head needs a number in [0, 0.5)")
+        margin = float(given)
+        if len(weights) != PAIRWISE_WEIGHTS or raw["size"] != 0 or raw["bias"] != 0:
+            raise bad(f"has {len(weights)} weights, size {raw['size']} and bias "
+                      f"{raw['bias']}; a pairwise head has {PAIRWISE_WEIGHTS} weights, size 0 "
+                      "and bias 0")
+    elif raw["size"] < 1 or len(weights) != raw["size"] + 1:
         raise bad(f"has {len(weights)} weights for size {raw['size']} (needs size + 1)")
     if raw["n"] < 2 * MIN_PER_CLASS:
         raise bad(f"was fitted on n={raw['n']} labels")
     return Head(**{**raw, "weights": tuple(float(w) for w in weights),
                    "bias": float(raw["bias"]), "penalty": float(raw["penalty"]),
-                   "source": where.split(": ")[0]})
+                   "margin": margin, "source": where.split(": ")[0]})
 
 
 # -- arithmetic ----------------------------------------------------------------------

@@ -40,9 +40,13 @@ class CalibrationItem(pytest.Item):
         judge = session.judge
         verdicts = []
         observed: dict[str, head_fit.Observed] = {}
+        pairs: head_fit.ObservedPairs | None = None
         for example in examples:
             try:
-                if settings.fit_head and head_fit.can_fit(example):
+                if settings.fit_head and example.kind == "pairwise":
+                    verdict = judge_example(judge, example)
+                    pairs = head_fit.observe_pair(verdict, pairs, example.positive)
+                elif settings.fit_head and head_fit.can_fit(example):
                     verdict, state = head_fit.observe_example(judge, example)
                     group = observed.setdefault(example.kind, head_fit.Observed(
                         example.kind, verdict.judge_id, verdict.prompt_version))
@@ -67,6 +71,8 @@ class CalibrationItem(pytest.Item):
         if settings.fit_head:
             head_reports = [head_fit.fit(group, str(path), seed=settings.seed)
                             for group in observed.values()]
+            if pairs is not None:
+                head_reports.append(head_fit.fit_pairwise(pairs, str(path), seed=settings.seed))
             for r in head_reports:
                 if r.head is not None and (not r.why_not or settings.fit_head_force):
                     fitted_heads.append(r.head)

@@ -7,8 +7,9 @@ output. By kind:
 - ``grounded`` needs ``context`` (``question`` optional);
 - ``correct`` needs ``question``, ``reference`` optional;
 - ``checklist``: ``criteria`` is one checklist item, a yes/no question;
+  ``instruction`` optional (what the output was written for);
 - ``pairwise``: ``other_output`` is what ``output`` is compared with; label 1 means
-  ``output`` is the better one.
+  ``output`` is the better one; ``instruction`` optional.
 Every error names the file and the line.
 """
 
@@ -25,7 +26,8 @@ from ..judging.texts import surrogate_problem, visible
 
 KINDS = ("judged", "grounded", "correct", "checklist", "pairwise")
 NEEDS = {"grounded": ("context",), "correct": ("question",), "pairwise": ("other_output",)}
-OPTIONAL = {"grounded": ("question",), "correct": ("reference",)}
+OPTIONAL = {"grounded": ("question",), "correct": ("reference",),
+            "checklist": ("instruction",), "pairwise": ("instruction",)}
 FEW = 10  # below this many examples, every interval is wide
 
 
@@ -45,6 +47,7 @@ class Example:
     question: str | None = None
     reference: str | None = None
     other_output: str | None = None
+    instruction: str | None = None
 
     @property
     def positive(self) -> int:
@@ -112,4 +115,4 @@ def _example(path: Path, number: int, line: str) -> Example:
         raise LabelsFileError(f"{where}: label {label!r} is not {hint}")
     return Example(number, kind, texts["output"], texts["criteria"], label, scale,
                    texts.get("context"), texts.get("question"), texts.get("reference"),
-                   texts.get("other_output"))
+                   texts.get("other_output"), texts.get("instruction"))

@@ -48,10 +48,11 @@ def request_for(example: Example, settings: Settings) -> JudgeRequest:
         return requests.correct(example.output, example.question or "", example.reference,
                                 threshold, policy)
     if kind == "checklist":
-        return requests.checklist_item(example.output, example.criteria, None, threshold,
-                                       policy)
+        return requests.checklist_item(example.output, example.criteria,
+                                       example.instruction, threshold, policy)
     if kind == "pairwise":
-        return requests.pairwise(example.output, example.criteria, None, threshold, policy)
+        return requests.pairwise(example.output, example.criteria, example.instruction,
+                                 threshold, policy)
     return requests.judged(example.output, example.criteria, threshold, policy,
                            example.scale)
 

@@ -192,6 +192,17 @@ def _quorum(raw: str) -> int | None:
 
 
 HEAD_SOURCES = ("packaged", "file", "off")
+PAIRWISE_MODES = ("signals", "orders")
+
+
+def _pairwise(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in PAIRWISE_MODES:
+        raise JudgeConfigError(
+            f"llmjudge_pairwise={raw!r} is not a way to compare; use signals (both orders "
+            "plus each output judged alone: 4 judge calls) or orders (both orders only: 2 "
+            "calls, and most pairs tie on a small judge)")
+    return value
 
 
 def _heads(raw: str) -> str:
@@ -331,7 +342,8 @@ OPTIONS: tuple[Option, ...] = (
            switch=True),
     Option("fit_head", _boolean, "false",
            "in a calibration run, also fit a head per kind over the judge's hidden state "
-           "and logit P(YES), cross-validated against P(YES); written with "
+           "and logit P(YES), cross-validated against P(YES) (pairwise labels: weights "
+           "over a comparison's signals and a tie margin); written with "
            "--llmjudge-update-calibration only where it beats P(YES)", switch=True),
     Option("fit_head_force", _boolean, "false",
            "write a fitted head even where it does not beat P(YES) under "
@@ -340,6 +352,11 @@ OPTIONS: tuple[Option, ...] = (
            "which fitted heads score logprob verdicts: packaged (the calibration file's, "
            "then those shipped for the default judge), file (the calibration file's "
            "only) or off (P(YES))"),
+    Option("pairwise", _pairwise, "signals",
+           "what a comparison (assert_better, assert_not_worse, judge.compare, rank) reads: "
+           "signals (both orders of the pairwise prompt, and each output judged alone "
+           "against the criteria, combined by the fitted pairwise head where one matches) "
+           "or orders (both orders only)"),
     Option("panel", _panel, "",
            "judge every request with a panel: members separated by commas, each MODEL, "
            "@ROLE or MODEL@ROLE (roles: strict, lenient, expert), e.g. "

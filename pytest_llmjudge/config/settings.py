@@ -66,6 +66,7 @@ class Settings:
     fit_head: bool = _default("fit_head")
     fit_head_force: bool = _default("fit_head_force")
     heads: str = _default("heads")
+    pairwise: str = _default("pairwise")
     panel: str = _default("panel")
     panel_aggregate: str = _default("panel_aggregate")
     panel_quorum: int | None = _default("panel_quorum")

@@ -42,7 +42,9 @@ PROBABILITY_SLACK = 1e-6
 
 TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct": "correct.v1",
                 "checklist": "checklist.v1", "claim": "claim.v1",
-                "abstention": "abstention.v1", "pairwise": "pairwise.v1"}
+                "abstention": "abstention.v1", "pairwise": "pairwise.v1",
+                # One output of a comparison judged alone (judging/pairwise.py).
+                "side": "checklist.v1"}
 # The delimiter tag is a hash of these texts ("output" or an input's name), so no text
 # it wraps can contain it. A claim's tag follows its whole response (carried for this,
 # not shown), so every claim of one answer shares the prompt up to the claim itself
@@ -132,6 +134,20 @@ class Judge:
                 f"{other.source} has a {kind} head fitted for judge {other.judge} with "
                 f"prompt {other.prompt}; this run judges with {self.backend.judge_id} and "
                 f"prompt {prompt}, so it is ignored (fit it again for this judge)")
+        return head
+
+    def pairwise_head(self, order: JudgeRequest, alone: JudgeRequest) -> Head | None:
+        """The fitted pairwise head for this judge and the two prompts a comparison asks
+        (an order, and an output alone), if any; others are ignored with a note."""
+        if self.calibration is None:
+            return None
+        prompt = f"{self.prompt_version(order, 'direct')}+{self.prompt_version(alone, 'direct')}"
+        head, others = self.calibration.find_head(self.backend.judge_id, prompt, "pairwise")
+        for other in others:
+            self.replayer.note(
+                f"{other.source} has a pairwise head fitted for judge {other.judge} with "
+                f"prompts {other.prompt}; this run judges with {self.backend.judge_id} and "
+                f"prompts {prompt}, so it is ignored (fit it again for this judge)")
         return head
 
     def prompt_version(self, request: JudgeRequest, mode: str) -> str:

@@ -4,10 +4,23 @@ Small judges prefer a position far more than they prefer an answer (measured: th
 preferred position flipped with the order in 94% of pairs), so every comparison is
 judged twice, candidate first (as A) and candidate second (as B). Each order scores
 P(A) under the request's strategy (P(A) from the logits, or the share of polled A
-votes); seen from the candidate, the scores are P(A) and 1 - P(A), and the verdict's
-score is their mean. The verdict is BETTER when both orders prefer the candidate,
-WORSE when both prefer the reference, and TIE when the preference follows the
-position instead: a verdict that flips with the order is a tie.
+votes); seen from the candidate, the scores are P(A) and 1 - P(A).
+
+With ``llmjudge_pairwise = signals`` (the default) each output is also judged alone,
+P(YES) to the criteria with the instruction shown, which a small judge does better
+than comparing two texts in one prompt (benchmarks/quality.py, LLMBar). The four
+signals are combined into P(candidate better):
+
+- by the fitted pairwise head (calibration/heads.py) for this judge and prompts, where
+  one matches and the strategy is logprob: a logistic regression over the orders' and
+  the alone scores' logits, with the tie margin fitted with it;
+- else by the unfitted rule: the mean of the orders' score and the alone scores'
+  difference, each a probability (any strategy, any judge), with DEFAULT_MARGIN.
+
+The verdict is BETTER above 0.5 + margin, WORSE below 0.5 - margin, and a TIE between:
+a tie means the judge cannot tell. With ``orders`` only the two orders are asked, and
+the verdict is BETTER or WORSE only when both orders agree, a TIE when the preference
+follows the position.
 """
 
 from __future__ import annotations
@@ -17,14 +30,52 @@ import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import JudgeConfigError
 from . import composite
 from .judge import Judge, evaluate_many
 from .verdict import JudgeRequest, Verdict
 
+if TYPE_CHECKING:
+    from ..calibration.heads import Head
+
 OUTCOMES = ("BETTER", "TIE", "WORSE")
 EVEN = 0.5  # P(A) of an order with no preference
+# The unfitted rule's tie band, P(candidate better) within this of 0.5. Chosen on the
+# fitted half of LLMBar with the default judge (benchmarks/quality.py), where it tied
+# about a third of the pairs; for another judge it is a starting point, and fitting a
+# pairwise head (calibrate --llmjudge-fit-head on pairwise labels) replaces it.
+DEFAULT_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What one comparison shows, each as P(candidate better) or P(YES)."""
+
+    first: float  # P(candidate better), the candidate shown first (as A)
+    second: float  # the same, the candidate shown second (as B)
+    candidate: float | None = None  # P(YES) of the candidate judged alone
+    reference: float | None = None  # P(YES) of the reference judged alone
+
+    @property
+    def orders(self) -> float:
+        return (self.first + self.second) / 2
+
+    @property
+    def alone(self) -> float | None:
+        """The alone scores as P(candidate better): 0.5 plus half their difference."""
+        if self.candidate is None or self.reference is None:
+            return None
+        return (1.0 + self.candidate - self.reference) / 2
+
+    def features(self) -> tuple[float, float]:
+        """A pairwise head's inputs: both change sign when the outputs swap."""
+        from ..calibration.heads import logit
+
+        assert self.candidate is not None and self.reference is not None
+        return (logit(self.first) + logit(self.second),
+                logit(self.candidate) - logit(self.reference))
 
 
 def order_requests(request: JudgeRequest, reference: str) -> list[JudgeRequest]:
@@ -38,6 +89,15 @@ def order_requests(request: JudgeRequest, reference: str) -> list[JudgeRequest]:
                                 inputs=(*inputs, ("response_b", request.output)))]
 
 
+def alone_request(request: JudgeRequest, output: str) -> JudgeRequest:
+    """One output judged on its own: does it meet the criteria, for the instruction?
+    The checklist prompt asks it (task "side": no fitted threshold or checklist head
+    applies, so the score is the P(YES) a pairwise head was fitted on)."""
+    inputs = tuple(i for i in request.inputs if i[0] == "instruction")
+    return dataclasses.replace(request, output=output, task="side", inputs=inputs,
+                               threshold=EVEN, threshold_given=True)
+
+
 def outcome(first: float, second: float) -> str:
     """BETTER/WORSE when both orders agree on the candidate's side of 0.5, else TIE."""
     if first > 0.5 and second > 0.5:
@@ -47,6 +107,23 @@ def outcome(first: float, second: float) -> str:
     return "TIE"
 
 
+def banded(score: float, margin: float) -> str:
+    """BETTER above 0.5 + margin, WORSE below 0.5 - margin, else TIE."""
+    if score > EVEN + margin:
+        return "BETTER"
+    if score < EVEN - margin:
+        return "WORSE"
+    return "TIE"
+
+
+def requests_for(judge: Judge, request: JudgeRequest, reference: str) -> list[JudgeRequest]:
+    """Every call one comparison makes: both orders, then (signals) each output alone."""
+    calls = order_requests(request, reference)
+    if judge.settings.pairwise == "signals":
+        calls += [alone_request(request, request.output), alone_request(request, reference)]
+    return calls
+
+
 def compare(judge: Judge, request: JudgeRequest, reference: str,
             accept: Sequence[str]) -> Verdict:
     """The verdict on ``request.output`` (the candidate) against ``reference``. It passes
@@ -54,8 +131,76 @@ def compare(judge: Judge, request: JudgeRequest, reference: str,
     started = time.perf_counter()
     if request.output.strip() == reference.strip():
         return _identical(judge, request, accept)
-    orders = evaluate_many(judge, order_requests(request, reference))
-    return combine_orders(request, orders, accept, time.perf_counter() - started)
+    calls = requests_for(judge, request, reference)
+    verdicts = evaluate_many(judge, calls)
+    return combine(judge, request, calls, verdicts, accept, time.perf_counter() - started)
+
+
+def combine(judge: Judge, request: JudgeRequest, calls: Sequence[JudgeRequest],
+            verdicts: Sequence[Verdict], accept: Sequence[str], latency_s: float) -> Verdict:
+    """The comparison's verdict from its calls' verdicts (requests_for's order)."""
+    if len(verdicts) == 2:
+        return combine_orders(request, verdicts, accept, latency_s)
+    signals = Signals(verdicts[0].score, 1.0 - verdicts[1].score,
+                      verdicts[2].score, verdicts[3].score)
+    head = None
+    if all(v.strategy == "logprob" for v in verdicts):
+        head = judge.pairwise_head(calls[0], calls[2])
+    return combine_signals(request, verdicts, signals, head, accept, latency_s)
+
+
+def combine_signals(request: JudgeRequest, parts: Sequence[Verdict], signals: Signals,
+                    head: Head | None, accept: Sequence[str], latency_s: float) -> Verdict:
+    alone = signals.alone
+    assert alone is not None
+    if head is not None:
+        score, margin = head.score_pair(signals.features()), head.margin
+        source = (f"{head.describe()}: weights {head.weights[0]:.3g} on the orders' logits, "
+                  f"{head.weights[1]:.3g} on the alone scores' logits; a tie within "
+                  f"{margin:.3f} of 0.5")
+    else:
+        score, margin = (signals.orders + alone) / 2, DEFAULT_MARGIN
+        source = ("the unfitted rule: the mean of the orders' P(candidate better) and the "
+                  f"alone scores' (1 + P(YES) candidate - P(YES) reference) / 2; a tie "
+                  f"within {margin:.3f} of 0.5 (no fitted pairwise head for this judge)")
+    result = banded(score, margin)
+    passed = result in accept and score >= request.threshold
+    notes = [
+        f"P(candidate better) {score:.3f}: {result} (a tie within {margin:.3f} of 0.5); "
+        f"decided by {_decider(signals, score, margin)}",
+        f"orders: P(candidate better) {signals.first:.3f} shown first, {signals.second:.3f} "
+        "shown second",
+        f"alone: P(YES) {signals.candidate:.3f} for the candidate, {signals.reference:.3f} "
+        "for the reference",
+    ]
+    verdict = composite.build(parts, "order", (1.0,) * len(parts), notes, score,
+                              request.threshold, passed, any(p.unstable for p in parts),
+                              request.criterion, request.output, latency_s,
+                              composite.NO_EXTRA)
+    # The reason shown: an order that sided with the verdict, else the alone judgment of
+    # the output the verdict favours.
+    favoured = score >= EVEN
+    sided = [p for p, s in ((parts[0], signals.first), (parts[1], signals.second))
+             if (s >= EVEN) == favoured]
+    reason = sided[0].reasoning if sided else parts[2 if favoured else 3].reasoning
+    return dataclasses.replace(verdict, answer=result, reasoning=reason,
+                               reference=parts[1].output, score_source=source)
+
+
+def _decider(signals: Signals, score: float, margin: float) -> str:
+    """Which signals sided with the outcome, in words."""
+    alone = signals.alone
+    assert alone is not None
+    if abs(score - EVEN) <= margin:
+        return "neither side (inside the tie band)"
+    favoured = score > EVEN
+    sides = {"the first order": signals.first, "the second order": signals.second,
+             "the alone scores": alone}
+    agree = [name for name, value in sides.items() if (value > EVEN) == favoured
+             and value != EVEN]
+    against = [name for name in sides if name not in agree]
+    return (" and ".join(agree) or "no single signal") + (
+        f" (against: {' and '.join(against)})" if against else " (all agree)")
 
 
 def combine_orders(request: JudgeRequest, orders: Sequence[Verdict], accept: Sequence[str],
@@ -110,7 +255,8 @@ class Ranking:
 
 def rank(judge: Judge, requests: Sequence[JudgeRequest]) -> Ranking:
     """A round robin over ``requests`` (one per output, same criteria): each pair is
-    compared in both orders, all calls concurrently where the backend allows."""
+    compared in both orders (and, with signals, each output judged alone once), all
+    calls concurrently where the backend allows."""
     if len(requests) < 2:
         raise JudgeConfigError(
             f"rank() needs at least 2 outputs to compare, got {len(requests)}")
@@ -118,14 +264,23 @@ def rank(judge: Judge, requests: Sequence[JudgeRequest]) -> Ranking:
     same = {(i, j) for i, j in pairs
             if requests[i].output.strip() == requests[j].output.strip()}
     judged = [(i, j) for i, j in pairs if (i, j) not in same]
-    calls = [r for i, j in judged for r in order_requests(requests[i], requests[j].output)]
+    order_calls = [r for i, j in judged for r in order_requests(requests[i],
+                                                                 requests[j].output)]
+    # Each output is judged alone once, not once per pair.
+    alone_calls = ([alone_request(r, r.output) for r in requests]
+                   if judge.settings.pairwise == "signals" else [])
     started = time.perf_counter()
-    verdicts = evaluate_many(judge, calls)
+    verdicts = evaluate_many(judge, order_calls + alone_calls)
     latency = time.perf_counter() - started
+    alone = verdicts[len(order_calls):]
     results: dict[tuple[int, int], Verdict] = {}
     for index, (i, j) in enumerate(judged):
-        results[(i, j)] = combine_orders(requests[i], verdicts[2 * index: 2 * index + 2],
-                                         OUTCOMES, latency)
+        own = slice(2 * index, 2 * index + 2)
+        extra = [i, j] if alone_calls else []
+        results[(i, j)] = combine(judge, requests[i],
+                                  [*order_calls[own], *(alone_calls[k] for k in extra)],
+                                  [*verdicts[own], *(alone[k] for k in extra)],
+                                  OUTCOMES, latency)
     for i, j in same:
         results[(i, j)] = _identical(judge, requests[i], OUTCOMES)
     totals = [0.0] * len(requests)

@@ -146,11 +146,15 @@ def _parts(verdict: Verdict) -> list[str]:
 
 
 def _orders(verdict: Verdict) -> list[str]:
-    """Both orders of a pairwise comparison, so position bias is in plain sight."""
+    """Both orders of a pairwise comparison, so position bias is in plain sight, and
+    each output judged alone where the comparison asked."""
     lines = [_WRAP.fill(note) for note in verdict.notes]
     for part, shown in zip(verdict.parts, ("first (as A)", "second (as B)"), strict=False):
         lines.append(f"  candidate shown {shown}: judge chose {part.answer}, "
                      f"{_split(part, 'A')}")
+        lines.append(_REASON.fill(f"reason: {part.reasoning}"))
+    for part, which in zip(verdict.parts[2:], ("candidate", "reference"), strict=False):
+        lines.append(f"  {which} judged alone: {part.answer}, {_split(part)}")
         lines.append(_REASON.fill(f"reason: {part.reasoning}"))
     return lines
 

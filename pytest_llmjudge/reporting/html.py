@@ -18,7 +18,7 @@ from typing import Any
 from ..config.settings import Settings
 from ..masking import mask
 from ..storage.files import write_atomically
-from .run_record import RunTotals, SessionRecord, calls_line
+from .run_record import RunTotals, SessionRecord, calls_line, comparison_signals
 
 BINS = 20  # score histogram bins over 0..1
 TIME_BARS = 10  # tests named in the judge-time chart; the rest are summed
@@ -120,6 +120,8 @@ def _error_row(nodeid: str, error: str) -> str:
 
 
 def _votes_summary(v: dict[str, Any]) -> str:
+    if v.get("part_kind") == "order" and len(v.get("parts") or []) == 4:
+        return comparison_signals([p["score"] for p in v["parts"]])
     if v.get("parts"):
         passed = sum(1 for p in v["parts"] if p["passed"] and not p.get("unstable"))
         return f"{passed}/{len(v['parts'])} {v.get('part_kind') or 'part'}s passed"
