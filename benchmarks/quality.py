@@ -6,6 +6,10 @@ model on 2 cores) and the fitting is not:
 
     python benchmarks/quality.py extract [--model qwen2.5-coder-1.5b] [--only halueval_train,...]
     python benchmarks/quality.py report  [--model qwen2.5-coder-1.5b] [--write-head PATH]
+    python benchmarks/quality.py extract --only llmbar     # pairwise signals, LLMBar
+    python benchmarks/quality.py pairs   [--write-head PATH]  # the LLMBar table
+    python benchmarks/quality.py extract --only sentences  # QAGS-CNNDM sentence by sentence
+    python benchmarks/quality.py sentences                 # claims="sentences" vs whole
     python benchmarks/quality.py cost    [--model qwen2.5-coder-1.5b]
 
 ``extract`` judges every item exactly as ``assert_grounded(..., claims="off")`` does
@@ -26,12 +30,18 @@ rows), plain P(YES) at 0.5, P(YES) at a threshold fitted on the training rows, t
 the hidden state add anything beyond length?). Columns: AUROC and accuracy with 95%
 bootstrap intervals, and seconds per verdict. ``--write-head`` writes the head fitted
 on all training rows as a calibration file (the packaged head is made this way).
+
+``pairs`` fits the pairwise head (calibration/pairwise_fit.py) on the even pairs of
+each LLMBar subset and measures every way to decide a comparison on the odd ones;
+``--write-head`` adds that head to a calibration file (packaged/heads.json is made so).
+``sentences`` compares claims="sentences" with the whole summary on QAGS-CNNDM.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import math
 import sys
@@ -54,9 +64,9 @@ from pytest_llmjudge.calibration.metrics import (  # noqa: E402
 )
 from pytest_llmjudge.config.settings import Settings  # noqa: E402
 from pytest_llmjudge.config.thresholds import Threshold  # noqa: E402
-from pytest_llmjudge.judging import requests  # noqa: E402
+from pytest_llmjudge.judging import pairwise, requests  # noqa: E402
 from pytest_llmjudge.judging.judge import Judge  # noqa: E402
-from pytest_llmjudge.judging.reply_formats import ANSWER  # noqa: E402
+from pytest_llmjudge.judging.reply_formats import ANSWER, PAIR  # noqa: E402
 from pytest_llmjudge.judging.verdict import JudgeRequest  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -123,13 +133,110 @@ def extract(model: str, only: Sequence[str]) -> None:
             print(f"{name}: done", flush=True)
 
 
-def answer_only(judge: Judge, request: JudgeRequest) -> Completion:
+LLMBAR_CRITERIA = "The response follows the instruction fully and accurately"
+
+
+def llmbar_rows() -> list[dict[str, Any]]:
+    """LLMBar pairs, each with its index within its subset: even indexes are fitted on,
+    odd ones measured, so both halves hold every subset in the same shares."""
+    seen: dict[str, int] = {}
+    out = []
+    for line in (DATA / "llmbar_dev.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        row["index"] = seen.get(row["subset"], 0)
+        seen[row["subset"]] = row["index"] + 1
+        row["fit"] = row["index"] % 2 == 0
+        out.append(row)
+    return out
+
+
+def extract_llmbar(model: str) -> None:
+    """Every signal a comparison has, per LLMBar pair, from answer-only forward passes:
+    P(A) of the pairwise prompt in both orders (output 1 as A, then output 2 as A), and
+    each output's own P(YES) to the criteria with the instruction shown (the checklist
+    prompt, as pairwise.compare asks it), with the hidden state of each pass."""
+    settings = Settings(model=model, strategy="logprob", n_ctx=4096)
+    judge = Judge(create_backend(settings.backend_config()), settings)
+    sink = RESULTS / f"pairs-{model}.jsonl"
+    done = ({json.loads(x)["id"] for x in sink.read_text().splitlines()}
+            if sink.exists() else set())
+    threshold = Threshold(0.5, "default")
+    # Subsets taken in turn, so that a run stopped early still holds every subset.
+    rows = sorted(llmbar_rows(), key=lambda r: (r["index"], r["subset"]))
+    with sink.open("a") as out:
+        for row in rows:
+            if row["id"] in done:
+                continue
+            started = time.perf_counter()
+            first, second = row["output_1"], row["output_2"]
+            pair = requests.pairwise(first, LLMBAR_CRITERIA, row["input"], threshold,
+                                     settings.policy)
+            orders = [answer_only(judge, r, PAIR)
+                      for r in pairwise.order_requests(pair, second)]
+            pair_s = time.perf_counter() - started
+            started = time.perf_counter()
+            alone = [answer_only(judge, requests.checklist_item(
+                o, LLMBAR_CRITERIA, row["input"], threshold, settings.policy))
+                for o in (first, second)]
+            alone_s = time.perf_counter() - started
+            out.write(json.dumps(dict(
+                id=row["id"], subset=row["subset"], index=row["index"], fit=row["fit"],
+                label=row["label"], chars=[len(first), len(second)],
+                p_a=[c.choice_probs["answer"]["A"] for c in orders],
+                p_yes=[c.choice_probs["answer"]["YES"] for c in alone],
+                pair_seconds=pair_s, alone_seconds=alone_s,
+                hidden_pair=[_b64(c) for c in orders],
+                hidden_alone=[_b64(c) for c in alone])) + "\n")
+            out.flush()
+    print("llmbar: done", flush=True)
+
+
+def extract_sentences(model: str) -> None:
+    """QAGS-CNNDM summaries judged as ``claims="sentences"`` judges them: each sentence
+    against the source with the claim prompt (the plugin's own requests, answer-only
+    passes), P(YES) and the hidden state of each. (Every QAGS-XSum summary is one
+    sentence, which claims="sentences" judges whole: nothing to extract there.)"""
+    from pytest_llmjudge.judging.claims import CLAIM_CRITERION, split_sentences
+
+    settings = Settings(model=model, strategy="logprob", n_ctx=4096)
+    judge = Judge(create_backend(settings.backend_config()), settings)
+    sink = RESULTS / f"sentences-{model}.jsonl"
+    done = ({json.loads(x)["row"] for x in sink.read_text().splitlines()}
+            if sink.exists() else set())
+    threshold = Threshold(0.5, "default")
+    with sink.open("a") as out:
+        for item in items("qags_cnndm"):
+            if item["row"] in done:
+                continue
+            whole = requests.grounded(item["output"], item["context"], None, threshold,
+                                      settings.policy)
+            started = time.perf_counter()
+            claims = [answer_only(judge, dataclasses.replace(
+                whole, output=claim, criterion=CLAIM_CRITERION, task="claim",
+                inputs=(("context", item["context"]), ("question_text", None),
+                        ("response", item["output"]))))
+                for claim in split_sentences(item["output"])]
+            out.write(json.dumps(dict(
+                set="qags_cnndm", row=item["row"], label=item["label"],
+                p_yes=[c.choice_probs["answer"]["YES"] for c in claims],
+                seconds=time.perf_counter() - started,
+                hidden=[_b64(c) for c in claims])) + "\n")
+            out.flush()
+    print("sentences: done", flush=True)
+
+
+def _b64(completion: Completion) -> str:
+    assert completion.hidden_state is not None
+    return base64.b64encode(completion.hidden_state).decode("ascii")
+
+
+def answer_only(judge: Judge, request: JudgeRequest, field: Any = ANSWER) -> Completion:
     """The grounded prompt's forward pass up to the answer, without the reason written
     after it: the answer comes first in the reply, so P(YES) and the hidden state are
     those of the full reply, at a fraction of the time (no reason is generated)."""
     messages, untrusted = judge.render(request, "direct")
     return judge.backend.complete(CompletionRequest(
-        messages=messages, reply=ReplySpec(fields=(ANSWER,)), untrusted=untrusted,
+        messages=messages, reply=ReplySpec(fields=(field,)), untrusted=untrusted,
         hidden_state=True, timeout=600.0))
 
 
@@ -330,6 +437,195 @@ def report(model: str, write_head: str | None, forced: float | None = None,
     return tables
 
 
+def report_pairs(model: str, write_head: str | None) -> dict[str, Any]:
+    """The LLMBar table: every way to decide a comparison from the extracted signals,
+    fitted on the even pairs of each subset and measured on the odd ones."""
+    import numpy as np
+
+    from pytest_llmjudge.calibration import pairwise_fit
+    from pytest_llmjudge.judging.pairwise import DEFAULT_MARGIN, Signals, outcome
+
+    records = [json.loads(line) for line in
+               (RESULTS / f"pairs-{model}.jsonl").read_text().splitlines()]
+    fit = [r for r in records if r["fit"]]
+    rows = [r for r in records if not r["fit"]]
+
+    def signals(r: dict[str, Any]) -> Signals:
+        return Signals(r["p_a"][0], 1.0 - r["p_a"][1], r["p_yes"][0], r["p_yes"][1])
+
+    def labels(rs: Sequence[dict[str, Any]]) -> list[int]:
+        return [int(r["label"] == 1) for r in rs]
+
+    def features(rs: Sequence[dict[str, Any]]) -> Any:
+        return np.array([signals(r).features() for r in rs])
+
+    def log_ratio(r: dict[str, Any]) -> float:
+        return math.log(r["chars"][0] / r["chars"][1])
+
+    y_fit = np.array(labels(fit), dtype=float)
+    weights = pairwise_fit.fit_weights(features(fit), y_fit)
+    oof = pairwise_fit.out_of_fold(features(fit), y_fit, seed=0)
+    margin, reached = pairwise_fit.choose_margin(oof, labels(fit))
+    # Length: the direction that ranks the fitted pairs best (shorter, on LLMBar).
+    sign = 1.0 if auroc([log_ratio(r) for r in fit], labels(fit)) >= 0.5 else -1.0
+    with_length = pairwise_fit.fit_weights(
+        np.column_stack([features(fit), [log_ratio(r) for r in fit]]), y_fit)
+    length_oof = pairwise_fit.out_of_fold(
+        np.column_stack([features(fit), [log_ratio(r) for r in fit]]), y_fit, seed=0)
+    length_margin, _ = pairwise_fit.choose_margin(length_oof, labels(fit))
+    print(f"fitted on {len(fit)} pairs (even index within each subset), measured on "
+          f"{len(rows)} (odd)")
+    print(f"weights: {weights[0]:.3f} on the orders' logits, {weights[1]:.3f} on the alone "
+          f"scores' logits; tie margin {margin:.3f} ("
+          + ("reaches" if reached else "does NOT reach")
+          + f" {pairwise_fit.DECIDED_ACCURACY:.2f} decided out of fold on the fitted pairs)")
+    y = labels(rows)
+    sig = [signals(r) for r in rows]
+    pair_s = sum(r["pair_seconds"] for r in rows) / len(rows)
+    all_s = pair_s + sum(r["alone_seconds"] for r in rows) / len(rows)
+    candidates: dict[str, tuple[list[float] | None, list[str], float]] = {}
+
+    def banded(scores: list[float], m: float) -> list[str]:
+        return ["TIE" if abs(v - 0.5) <= m else "BETTER" if v > 0.5 else "WORSE"
+                for v in scores]
+
+    length = [heads.sigmoid(sign * log_ratio(r)) for r in rows]
+    candidates["length only (no judge), forced"] = (length, banded(length, 0.0), 0.0)
+    orders = [g.orders for g in sig]
+    candidates["orders, both must agree (before)"] = (
+        orders, [outcome(g.first, g.second) for g in sig], pair_s)
+    candidates["orders mean, forced"] = (orders, banded(orders, 0.0), pair_s)
+    alone = [g.alone or 0.5 for g in sig]
+    candidates["alone P(YES) difference, forced"] = (alone, banded(alone, 0.0), all_s - pair_s)
+    rule = [(g.orders + (g.alone or 0.5)) / 2 for g in sig]
+    candidates[f"unfitted rule, margin {DEFAULT_MARGIN}"] = (
+        rule, banded(rule, DEFAULT_MARGIN), all_s)
+    candidates["unfitted rule, forced"] = (rule, banded(rule, 0.0), all_s)
+    head = pairwise_fit.predict(weights, features(rows))
+    candidates[f"fitted head, fitted margin {margin:.3f}"] = (head, banded(head, margin), all_s)
+    candidates["fitted head, forced"] = (head, banded(head, 0.0), all_s)
+    plus = pairwise_fit.predict(with_length, np.column_stack(
+        [features(rows), [log_ratio(r) for r in rows]]))
+    candidates[f"fitted head + length, margin {length_margin:.3f}"] = (
+        plus, banded(plus, length_margin), all_s)
+    print(f"\nLLMBar pairwise: {len(rows)} pairs never fitted, output 1 better in {sum(y)}")
+    print(f"  {'row':40} {'AUROC (95% CI)':22} {'decided acc (95% CI)':22} ties  "
+          "tie=half  s/pair")
+    table: dict[str, Any] = {"weights": [float(w) for w in weights], "margin": margin,
+                             "fit_pairs": len(fit), "rows": {}}
+    as_score = {"BETTER": 1.0, "WORSE": 0.0, "TIE": 0.5}
+    for name, (scores, outcomes, secs) in candidates.items():
+        a = interval(auroc, scores, y) if scores is not None else "-"
+        coded = [as_score[o] for o in outcomes]
+
+        def right(s: Sequence[float], lab: Sequence[int]) -> float:
+            return pairwise_fit.decided(s, lab, 0.0).accuracy
+
+        figures = pairwise_fit.outcome_figures(outcomes, y)
+        acc = interval(right, coded, y)
+        print(f"  {name:40} {a:22} {acc:22} {figures.ties:4.0%}  {figures.half:.3f}   "
+              f"{secs:.1f}")
+        table["rows"][name] = {"auroc": a, "decided_accuracy": acc, "ties": figures.ties,
+                               "half": figures.half, "seconds": secs}
+    by_subset: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_subset.setdefault(r["subset"], []).append(i)
+    fitted = banded(head, margin)
+    print("\n  fitted head by subset: decided accuracy, ties")
+    for subset, members in sorted(by_subset.items()):
+        f = pairwise_fit.outcome_figures([fitted[i] for i in members], [y[i] for i in members])
+        print(f"    {subset:22} n={len(members):3}  {f.text()}")
+    if write_head:
+        fit_oof_auroc = auroc(oof, labels(fit))
+        rule_auroc = auroc([(signals(r).orders + (signals(r).alone or 0.5)) / 2
+                            for r in fit], labels(fit))
+        entry = heads.Head(
+            judge=_judge_id(model), prompt=_pairwise_prompt_version(), kind="pairwise",
+            size=0, weights=(float(weights[0]), float(weights[1])), bias=0.0,
+            fitted_on="benchmarks/quality.py: LLMBar dev, the even pairs of each subset",
+            n=len(fit), penalty=pairwise_fit.RIDGE, cv_auroc=fit_oof_auroc,
+            cv_auroc_p_yes=rule_auroc, features=heads.PAIRWISE_FEATURES, margin=margin)
+        path = Path(write_head)
+        document = (json.loads(path.read_text()) if path.exists() else
+                    {"format": "pytest-llmjudge calibration", "version": 2, "entries": []})
+        kept = [h for h in document.get("heads", []) if h["kind"] != "pairwise"]
+        document["heads"] = [*kept, entry.to_json()]
+        path.write_text(json.dumps(document, indent=1) + "\n")
+        print(f"\nwrote the pairwise head to {write_head}")
+    (RESULTS / f"pairs-{model}.json").write_text(json.dumps(table, indent=2) + "\n")
+    return table
+
+
+def report_sentences(model: str) -> dict[str, Any]:
+    """QAGS-CNNDM: claims="sentences" (the lowest sentence's P(YES)) against the whole
+    summary judged once, with and without a head; fitted on rows 0-58, measured on
+    59-117, as the grounding table."""
+    import numpy as np
+
+    whole = {r["row"]: r for r in load(model) if r["set"] == "qags_cnndm"}
+    records = [json.loads(line) for line in
+               (RESULTS / f"sentences-{model}.jsonl").read_text().splitlines()]
+    for r in records:
+        r["weakest"] = int(np.argmin(r["p_yes"]))
+        r["min"] = min(r["p_yes"])
+        r["state"] = base64.b64decode(r["hidden"][r["weakest"]])
+    fit = [r for r in records if r["row"] in FIT_ROWS["qags_cnndm"]]
+    rows = [r for r in records if r["row"] in MEASURE_ROWS["qags_cnndm"]]
+    y_fit = np.array([r["label"] for r in fit], dtype=float)
+    # A head over the weakest sentence's hidden state, fitted to the summary's label
+    # (the data labels summaries, not sentences).
+    x_fit = heads.design([r["state"] for r in fit], [r["min"] for r in fit])
+    head = heads.fit_logistic(x_fit, y_fit, heads.choose_penalty(x_fit, y_fit, 0))
+    whole_fit = [whole[r["row"]] for r in fit]
+    wx_fit = heads.design([w["hidden"] for w in whole_fit], [w["p_yes"] for w in whole_fit])
+    whole_head = heads.fit_logistic(wx_fit, y_fit, heads.choose_penalty(wx_fit, y_fit, 0))
+    t_min = fit_threshold([r["min"] for r in fit], [r["label"] for r in fit])
+    t_whole = fit_threshold([w["p_yes"] for w in whole_fit], [r["label"] for r in fit])
+    y = [r["label"] for r in rows]
+    wrows = [whole[r["row"]] for r in rows]
+    sign = 1.0 if auroc([w["chars"] for w in whole_fit], [r["label"] for r in fit]) >= 0.5 \
+        else -1.0
+    secs = sum(r["seconds"] for r in rows) / len(rows)
+    wsecs = sum(w["seconds"] for w in wrows) / len(rows)
+    candidates = {
+        "length only (no judge)": ([sign * w["chars"] for w in wrows], None, 0.0),
+        "whole summary, P(YES) at 0.5": ([w["p_yes"] for w in wrows], 0.5, wsecs),
+        "whole summary, fitted threshold": ([w["p_yes"] for w in wrows], t_whole, wsecs),
+        "whole summary, head": (list(whole_head.predict(heads.design(
+            [w["hidden"] for w in wrows], [w["p_yes"] for w in wrows]))), 0.5, wsecs),
+        "sentences, lowest P(YES) at 0.5": ([r["min"] for r in rows], 0.5, secs),
+        "sentences, fitted threshold": ([r["min"] for r in rows], t_min, secs),
+        "sentences, head on the weakest sentence": (list(head.predict(heads.design(
+            [r["state"] for r in rows], [r["min"] for r in rows]))), 0.5, secs),
+        "mean of whole and sentences": ([(w["p_yes"] + r["min"]) / 2
+                                         for w, r in zip(wrows, rows, strict=True)], None,
+                                        secs + wsecs),
+    }
+    sentences = sum(len(r["p_yes"]) for r in rows)
+    print(f"QAGS-CNNDM: {len(rows)} summaries never fitted ({sentences} sentences), "
+          f"{sum(y)} labelled consistent; fitted on {len(fit)}")
+    print(f"  {'row':42} {'AUROC (95% CI)':24} {'accuracy (95% CI)':24} s/verdict")
+    table = {}
+    for name, (scores, t, spent) in candidates.items():
+        a = interval(auroc, scores, y)
+        acc = ("-" if t is None else
+               interval(lambda sc, lab, t=t: confusion(sc, lab, t).accuracy, scores, y))
+        print(f"  {name:42} {a:24} {acc:24} {spent:.2f}")
+        table[name] = {"auroc": a, "accuracy": acc, "seconds": spent}
+    (RESULTS / f"sentences-{model}.json").write_text(json.dumps(table, indent=2) + "\n")
+    return table
+
+
+def _pairwise_prompt_version() -> str:
+    """The key a pairwise head is looked up by: the order prompt, then the alone one."""
+    settings = Settings()
+    judge = Judge(create_backend(settings.backend_config()), settings)
+    pair = requests.pairwise("a", "c", "i", Threshold(0.5, "default"), settings.policy)
+    order = pairwise.order_requests(pair, "b")[0]
+    alone = pairwise.alone_request(pair, "a")
+    return f"{judge.prompt_version(order, 'direct')}+{judge.prompt_version(alone, 'direct')}"
+
+
 def _judge_id(model: str) -> str:
     settings = Settings(model=model)
     return str(create_backend(settings.backend_config()).judge_id)
@@ -343,7 +639,7 @@ def _prompt_version() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("extract", "report", "cost"))
+    parser.add_argument("step", choices=("extract", "report", "pairs", "sentences", "cost"))
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--only", default=",".join(SETS))
     parser.add_argument("--write-head")
@@ -351,8 +647,16 @@ def main() -> None:
     parser.add_argument("--penalty", type=float,
                         help="use this penalty instead of the leave-one-set-out choice")
     args = parser.parse_args()
-    if args.step == "extract":
+    if args.step == "extract" and args.only == "llmbar":
+        extract_llmbar(args.model)
+    elif args.step == "extract" and args.only == "sentences":
+        extract_sentences(args.model)
+    elif args.step == "extract":
         extract(args.model, args.only.split(","))
+    elif args.step == "sentences":
+        report_sentences(args.model)
+    elif args.step == "pairs":
+        report_pairs(args.model, args.write_head)
     elif args.step == "cost":
         cost(args.model)
     else:

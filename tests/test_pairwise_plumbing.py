@@ -41,8 +41,15 @@ def test_a_better_candidate_wins_in_both_orders(pytester: pytest.Pytester) -> No
             assert candidate.prompt_version.startswith("checklist.v1@")
             assert "unfitted rule" in verdict.score_source
     """)
-    result = pytester.runpytest()
+    result = pytester.runpytest("--llmjudge-html=report.html", "--llmjudge-report=run.json")
     result.assert_outcomes(passed=1)
+    # The reports name each signal: the summary cell, and each part's role.
+    html = (pytester.path / "report.html").read_text()
+    assert "orders 0.70/0.70, alone 0.90 vs 0.50" in html
+    assert "(P(A), candidate shown first)" in html and "(P(YES) alone)" in html
+    (verdict,) = json.loads((pytester.path / "run.json").read_text())["tests"][0]["verdicts"]
+    assert len(verdict["parts"]) == 4 and verdict["answer"] == "BETTER"
+    assert verdict["score_source"].startswith("the unfitted rule")
     # Both orders were asked (concurrently, so in either order): candidate as A and as B.
     calls = next(line for line in result.stdout.lines if line.startswith("stub pairs"))
     assert sorted(ast.literal_eval(calls.removeprefix("stub pairs: "))) == [("new ++", "old"),

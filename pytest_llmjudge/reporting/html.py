@@ -157,9 +157,13 @@ def _detail(v: dict[str, Any]) -> str:
     parts = v.get("parts") or []
     if parts:
         lines.append("<ol class=\"parts\">")
-        for part in parts:
+        # A comparison's parts: both orders (P(A)), then each output alone (P(YES)).
+        roles = (("P(A), candidate shown first", "P(A), candidate shown second",
+                  "P(YES) alone", "P(YES) alone") if v.get("part_kind") == "order" else ())
+        for index, part in enumerate(parts):
+            role = f" ({roles[index]})" if index < len(roles) else ""
             lines.append(f"<li><span class=\"badge {_e(part['outcome'])}\">"
-                         f"{_e(part['outcome'])}</span> {part['score']:.3f} "
+                         f"{_e(part['outcome'])}</span> {part['score']:.3f}{_e(role)} "
                          f"<q>{_e(part['output'])}</q>: {_e(part['reasoning'])}</li>")
         lines.append("</ol>")
     return "".join(lines)
