@@ -468,10 +468,14 @@ def report_pairs(model: str, write_head: str | None) -> dict[str, Any]:
     margin, reached = pairwise_fit.choose_margin(oof, labels(fit))
     # Length: the direction that ranks the fitted pairs best (shorter, on LLMBar).
     sign = 1.0 if auroc([log_ratio(r) for r in fit], labels(fit)) >= 0.5 else -1.0
+    # Length is no judge signal: its weight is free (shorter wins on LLMBar), so this
+    # row says what the signals add beyond it.
     with_length = pairwise_fit.fit_weights(
-        np.column_stack([features(fit), [log_ratio(r) for r in fit]]), y_fit)
+        np.column_stack([features(fit), [log_ratio(r) for r in fit]]), y_fit,
+        nonnegative=False)
     length_oof = pairwise_fit.out_of_fold(
-        np.column_stack([features(fit), [log_ratio(r) for r in fit]]), y_fit, seed=0)
+        np.column_stack([features(fit), [log_ratio(r) for r in fit]]), y_fit, seed=0,
+        nonnegative=False)
     length_margin, _ = pairwise_fit.choose_margin(length_oof, labels(fit))
     print(f"fitted on {len(fit)} pairs (even index within each subset), measured on "
           f"{len(rows)} (odd)")
@@ -508,14 +512,65 @@ def report_pairs(model: str, write_head: str | None) -> dict[str, Any]:
         [features(rows), [log_ratio(r) for r in rows]]))
     candidates[f"fitted head + length, margin {length_margin:.3f}"] = (
         plus, banded(plus, length_margin), all_s)
+    # What the plugin refuses to fit: weights free to turn a signal round.
+    free = pairwise_fit.fit_weights(features(fit), y_fit, nonnegative=False)
+    free_oof = pairwise_fit.out_of_fold(features(fit), y_fit, seed=0, nonnegative=False)
+    free_margin, _ = pairwise_fit.choose_margin(free_oof, labels(fit))
+    unconstrained = pairwise_fit.predict(free, features(rows))
+    print(f"unconstrained weights (not shipped): {free[0]:.3f} on the orders, "
+          f"{free[1]:.3f} on the alone scores")
+    candidates[f"unconstrained weights, margin {free_margin:.3f}"] = (
+        unconstrained, banded(unconstrained, free_margin), all_s)
+    # A hidden-state pairwise head: the two alone passes' hidden states, differenced
+    # (and the alone logit difference), fitted with the penalty chosen by 5-fold CV on
+    # the fitted pairs; scored from both sides and averaged, so swapping the outputs
+    # mirrors the score.
+    def states(rs: Sequence[dict[str, Any]], swap: bool = False) -> Any:
+        a, b = (1, 0) if swap else (0, 1)
+        diff = [np.frombuffer(base64.b64decode(r["hidden_alone"][a]), dtype="<f2")
+                .astype(np.float64) - np.frombuffer(base64.b64decode(r["hidden_alone"][b]),
+                                                    dtype="<f2").astype(np.float64)
+                for r in rs]
+        sign = -1.0 if swap else 1.0
+        return np.column_stack([np.vstack(diff), [sign * signals(r).features()[1]
+                                                  for r in rs]])
+
+    hx = states(fit)
+    hidden_head = heads.fit_logistic(hx, y_fit, heads.choose_penalty(hx, y_fit, 0))
+
+    def hidden_scores(rs: Sequence[dict[str, Any]]) -> list[float]:
+        there = hidden_head.predict(states(rs))
+        back = hidden_head.predict(states(rs, swap=True))
+        return [float((a + 1.0 - b) / 2) for a, b in zip(there, back, strict=True)]
+
+    hidden_oof = [0.0] * len(fit)
+    for held in heads.folds(y_fit, heads.FOLDS, 0):
+        train = np.setdiff1d(np.arange(len(fit)), held)
+        part = heads.fit_logistic(hx[train], y_fit[train],
+                                  heads.choose_penalty(hx[train], y_fit[train], 0))
+        rs = [fit[int(i)] for i in held]
+        there, back = part.predict(states(rs)), part.predict(states(rs, swap=True))
+        for i, a, b in zip(held, there, back, strict=True):
+            hidden_oof[int(i)] = float((a + 1.0 - b) / 2)
+    hidden_margin, _ = pairwise_fit.choose_margin(hidden_oof, labels(fit))
+    hidden = hidden_scores(rows)
+    candidates[f"hidden-state head, margin {hidden_margin:.3f}"] = (
+        hidden, banded(hidden, hidden_margin), all_s)
+    candidates["hidden-state head, forced"] = (hidden, banded(hidden, 0.0), all_s)
     print(f"\nLLMBar pairwise: {len(rows)} pairs never fitted, output 1 better in {sum(y)}")
     print(f"  {'row':40} {'AUROC (95% CI)':22} {'decided acc (95% CI)':22} ties  "
           "tie=half  s/pair")
     table: dict[str, Any] = {"weights": [float(w) for w in weights], "margin": margin,
                              "fit_pairs": len(fit), "rows": {}}
     as_score = {"BETTER": 1.0, "WORSE": 0.0, "TIE": 0.5}
+    def both_ways(s: Sequence[float], lab: Sequence[int]) -> float:
+        """AUROC over each pair seen from both sides (the score of the other output is
+        1 - s): how well the score tells the better output from the worse, whichever
+        is shown as output 1."""
+        return auroc([*s, *(1.0 - v for v in s)], [*lab, *(1 - v for v in lab)])
+
     for name, (scores, outcomes, secs) in candidates.items():
-        a = interval(auroc, scores, y) if scores is not None else "-"
+        a = interval(both_ways, scores, y) if scores is not None else "-"
         coded = [as_score[o] for o in outcomes]
 
         def right(s: Sequence[float], lab: Sequence[int]) -> float:
@@ -527,14 +582,27 @@ def report_pairs(model: str, write_head: str | None) -> dict[str, Any]:
               f"{secs:.1f}")
         table["rows"][name] = {"auroc": a, "decided_accuracy": acc, "ties": figures.ties,
                                "half": figures.half, "seconds": secs}
-    by_subset: dict[str, list[int]] = {}
+    groups: dict[str, list[int]] = {"Natural": [], "Adversarial (all four)": []}
     for i, r in enumerate(rows):
-        by_subset.setdefault(r["subset"], []).append(i)
-    fitted = banded(head, margin)
-    print("\n  fitted head by subset: decided accuracy, ties")
-    for subset, members in sorted(by_subset.items()):
-        f = pairwise_fit.outcome_figures([fitted[i] for i in members], [y[i] for i in members])
-        print(f"    {subset:22} n={len(members):3}  {f.text()}")
+        groups["Natural" if r["subset"] == "Natural" else "Adversarial (all four)"].append(i)
+        groups.setdefault(r["subset"], []).append(i)
+    shown = [name for name in candidates if name.startswith((
+        "length", "orders, both", "alone", "fitted head, fitted", "unconstrained",
+        "hidden-state head, margin"))]
+    print("\n  by subset (decided accuracy, ties; AUROC both ways)")
+    for group, members in groups.items():
+        if group.startswith("Adversarial/"):
+            group = "  " + group
+        print(f"    {group:26} n={len(members)}")
+        for name in shown:
+            scores, outcomes, _ = candidates[name]
+            f = pairwise_fit.outcome_figures([outcomes[i] for i in members],
+                                             [y[i] for i in members])
+            a = both_ways([scores[i] for i in members], [y[i] for i in members]) \
+                if scores is not None else math.nan
+            decided_text = "-" if math.isnan(f.accuracy) else f"{f.accuracy:.2f}"
+            print(f"      {name:40} decided {decided_text:>5}  ties {f.ties:4.0%}  "
+                  f"AUROC {a:.2f}")
     if write_head:
         fit_oof_auroc = auroc(oof, labels(fit))
         rule_auroc = auroc([(signals(r).orders + (signals(r).alone or 0.5)) / 2

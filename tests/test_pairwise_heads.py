@@ -52,6 +52,19 @@ def test_the_fit_weighs_the_signal_that_carries_the_label() -> None:
     assert w[1] > 1.0 and abs(w[0]) < 0.5
 
 
+def test_a_signal_that_points_the_wrong_way_is_dropped_not_turned_round() -> None:
+    rng = np.random.default_rng(1)
+    y = np.array([i % 2 for i in range(80)], dtype=float)
+    # Column 0 prefers the worse output (as the 1.5B's pairwise prompt does on LLMBar's
+    # adversarial pairs); column 1 carries the label weakly.
+    x = np.column_stack([-(2 * y - 1) + rng.normal(size=80),
+                         (2 * y - 1) * 0.5 + rng.normal(size=80)])
+    free = pairwise_fit.fit_weights(x, y, nonnegative=False)
+    kept = pairwise_fit.fit_weights(x, y)
+    assert free[0] < 0
+    assert kept[0] == 0.0 and kept[1] > 0
+
+
 def test_the_tie_band_covers_the_pairs_the_judge_cannot_tell() -> None:
     # 60 confident pairs, all right; 40 near 0.5, half right: at margin 0 the decided
     # accuracy is 0.8 (above 0.7 already), so no band is needed ...
@@ -269,3 +282,15 @@ def test_a_pairwise_head_is_fitted_saved_and_applied_with_a_real_model(
             assert verdict.answer in ("BETTER", "TIE", "WORSE")
     """)
     judged.runpytest("--llmjudge-strategy=logprob").assert_outcomes(passed=1)
+
+
+def test_a_panel_compares_by_the_unfitted_rule_not_a_members_head(
+    pytester: pytest.Pytester,
+) -> None:
+    # The head matches the session judge, but a panel's scores are means of members:
+    # the head's weights are not for them.
+    _project(pytester, GATE.replace("assert_better(", "verdict = assert_better(") + """
+        assert verdict.score_source.startswith("the unfitted rule")
+        assert all(part.part_kind == "member" for part in verdict.parts)
+    """, _head())
+    pytester.runpytest("--llmjudge-panel=@strict,@lenient").assert_outcomes(passed=1)

@@ -6,7 +6,7 @@ P(better) over both orders and the difference of the two outputs' logit P(YES) j
 alone. Both change sign when the outputs swap, so the combination is a logistic
 regression through the origin: two weights, no bias, nothing that could prefer the
 candidate for being the candidate. With two weights a light ridge is enough; no
-regularisation search is needed.
+regularisation search is needed. The weights are kept non-negative (fit_weights).
 
 The tie band: a TIE means the judge cannot tell. The margin is the narrowest band
 around 0.5 outside which the combination's decisions, scored out of fold on the
@@ -36,9 +36,29 @@ RIDGE = 1.0
 MARGINS = tuple(round(0.005 * i, 3) for i in range(0, 81))  # 0 .. 0.4
 
 
-def fit_weights(x: NDArray[np.float64], y: NDArray[np.float64],
-                ridge: float = RIDGE) -> NDArray[np.float64]:
-    """Logistic regression through the origin (Newton's method, L2 ``ridge``)."""
+def fit_weights(x: NDArray[np.float64], y: NDArray[np.float64], ridge: float = RIDGE, *,
+                nonnegative: bool = True) -> NDArray[np.float64]:
+    """Logistic regression through the origin (Newton's method, L2 ``ridge``). With
+    ``nonnegative`` a signal whose weight comes out negative is dropped (weight 0) and
+    the rest refitted: a head never reads a judge's preference as evidence against the
+    output it prefers. (On LLMBar's adversarial pairs, built so that the worse output
+    looks better, the 1.5B judge's pairwise preference ranks below chance, and an
+    unconstrained fit turns it round; on its natural pairs the same preference is
+    right more often than not, so the inverted weight would mislead there.)"""
+    import numpy as np
+
+    active = list(range(x.shape[1]))
+    while True:
+        w = np.zeros(x.shape[1])
+        w[active] = _newton(x[:, active], y, ridge)
+        negative = [i for i in active if w[i] < 0]
+        if not nonnegative or not negative:
+            return w
+        active.remove(min(negative, key=lambda i: w[i]))
+
+
+def _newton(x: NDArray[np.float64], y: NDArray[np.float64],
+            ridge: float) -> NDArray[np.float64]:
     import numpy as np
 
     w = np.zeros(x.shape[1])
@@ -59,14 +79,14 @@ def predict(w: Sequence[float] | NDArray[np.float64], x: NDArray[np.float64]) ->
 
 
 def out_of_fold(x: NDArray[np.float64], y: NDArray[np.float64], seed: int,
-                k: int = heads.FOLDS) -> list[float]:
+                k: int = heads.FOLDS, *, nonnegative: bool = True) -> list[float]:
     """Each pair scored by weights fitted without its fold."""
     import numpy as np
 
     scores = [0.0] * len(y)
     for held in heads.folds(y, k, seed):
         train = np.setdiff1d(np.arange(len(y)), held)
-        w = fit_weights(x[train], y[train])
+        w = fit_weights(x[train], y[train], nonnegative=nonnegative)
         for index, score in zip(held, predict(w, x[held]), strict=True):
             scores[int(index)] = score
     return scores

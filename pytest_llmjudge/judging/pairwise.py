@@ -144,7 +144,9 @@ def combine(judge: Judge, request: JudgeRequest, calls: Sequence[JudgeRequest],
     signals = Signals(verdicts[0].score, 1.0 - verdicts[1].score,
                       verdicts[2].score, verdicts[3].score)
     head = None
-    if all(v.strategy == "logprob" for v in verdicts):
+    # A head's weights are for one judge's logits: a panel's verdicts (made of members)
+    # are means of several, so the unfitted rule combines those.
+    if all(v.strategy == "logprob" and not v.part_kind for v in verdicts):
         head = judge.pairwise_head(calls[0], calls[2])
     return combine_signals(request, verdicts, signals, head, accept, latency_s)
 
