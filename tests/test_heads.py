@@ -174,9 +174,9 @@ def test_asking_for_the_hidden_state_keys_the_call_apart_and_leaves_old_keys_alo
 
 
 def test_packaged_heads_read_and_each_is_for_the_default_judge_and_prompt() -> None:
-    """No head ships today (benchmarks/quality.py: none beat P(YES) on a set it was not
-    fitted on); any that is added must match the default judge and the current prompt,
-    or a prompt edit would retire it silently."""
+    """The pairwise head ships; no one-pass head does (benchmarks/quality.py: none beat
+    P(YES) on a set it was not fitted on). Each must match the default judge and the
+    current prompts, or a prompt edit would retire it silently."""
     from pytest_llmjudge.backends.models import resolve
     from pytest_llmjudge.judging.prompts import load
 

@@ -260,26 +260,41 @@ def test_a_pairwise_head_is_fitted_saved_and_applied_with_a_real_model(
     judged: pytest.Pytester,
 ) -> None:
     rows = []
-    for i, (good, bad) in enumerate(zip(GOOD, BAD, strict=True)):
-        output, other = (good, bad) if i % 2 else (bad, good)
+    # 20 pairs, 10 of each label (the fewest a head is fitted on): each of 10 pairs once
+    # with the true statement as the output and once as the other output (the second
+    # replays the first's judge calls from the cache).
+    for i in range(20):
+        good, bad = GOOD[i % 10], BAD[i % 10]
+        first = (i % 2 == 0) != (i >= 10)
+        output, other = (good, bad) if first else (bad, good)
         rows.append({"kind": "pairwise", "output": output, "other_output": other,
-                     "criteria": "The statement is true", "label": i % 2})
+                     "criteria": "The statement is true", "label": int(first)})
     (judged.path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     fit = judged.run(sys.executable, "-m", "pytest_llmjudge", "calibrate", "labels.jsonl",
                      "--llmjudge-strategy=logprob", "--llmjudge-fit-head",
                      "--llmjudge-fit-head-force", "--llmjudge-update-calibration")
     assert fit.ret == 0, fit.stdout.str()
-    fit.stdout.fnmatch_lines(["*pairwise: 24 examples*", "*head at its tie margin*"])
+    fit.stdout.fnmatch_lines(["*pairwise: 20 examples*", "*head at its tie margin*"])
     (head,) = thresholds_file.read_all(judged.path / "llmjudge-calibration.json")[1]
     assert head.kind == "pairwise" and head.judge.startswith("llamacpp:")
+    assert head.prompt == PROMPT and min(head.weights) >= 0
     judged.makepyfile("""
+        import json
+
+        from pytest_llmjudge.calibration.heads import head_from_json
+        from pytest_llmjudge.judging.pairwise import Signals, banded
+
         def test_pair(judge):
             verdict = judge.compare("Paris is the capital of France.",
                                     "Marseille is the capital of France.",
                                     criteria="The statement is true")
-            assert len(verdict.parts) == 4
             assert verdict.score_source.startswith("the fitted pairwise head in ")
-            assert verdict.answer in ("BETTER", "TIE", "WORSE")
+            with open("llmjudge-calibration.json") as file:
+                head = head_from_json(json.load(file)["heads"][0], "cal: head 1")
+            first, second, candidate, reference = (p.score for p in verdict.parts)
+            signals = Signals(first, 1 - second, candidate, reference)
+            assert abs(verdict.score - head.score_pair(signals.features())) < 1e-9
+            assert verdict.answer == banded(verdict.score, head.margin)
     """)
     judged.runpytest("--llmjudge-strategy=logprob").assert_outcomes(passed=1)
 

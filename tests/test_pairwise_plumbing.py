@@ -116,7 +116,7 @@ def test_a_worse_candidate_fails_and_shows_both_orders(pytester: pytest.Pytester
         "P(candidate better) 0.300, threshold 0.00",
         "E *score 0.300 from the unfitted rule*",
         "E *reference:", "E *old ++",
-        "E *P(candidate better) 0.300: WORSE (a tie within 0.050 of 0.5); decided by the first*",
+        "E *P(candidate better) 0.300: WORSE (a tie within 0.020 of 0.5); decided by the first*",
         "E *second order and the alone scores (all agree)",
         "E *orders: P(candidate better) 0.300 shown first, 0.300 shown second",
         "E *alone: P(YES) 0.500 for the candidate, 0.900 for the reference",
@@ -139,7 +139,7 @@ def test_the_alone_scores_decide_when_the_orders_follow_the_position(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "E   *judged worse than the reference; P(candidate better) 0.400, threshold 0.00",
-        "E *P(candidate better) 0.400: WORSE (a tie within 0.050 of 0.5); decided by the*",
+        "E *P(candidate better) 0.400: WORSE (a tie within 0.020 of 0.5); decided by the*",
         "E *the alone scores (against: the first order)"])
 
 
