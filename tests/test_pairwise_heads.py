@@ -174,6 +174,35 @@ def test_a_fitted_pairwise_head_scores_the_comparison_and_its_band_ties(
         "E *TIE (a tie within 0.490 of 0.5); decided by neither side*"])
 
 
+def test_a_head_that_gives_the_orders_no_weight_asks_only_the_alone_calls(
+    pytester: pytest.Pytester,
+) -> None:
+    expected = heads.sigmoid(Signals(0.5, 0.5, 0.9, 0.5).features()[1])
+    _project(pytester, GATE.replace("assert_better(", "verdict = assert_better(") + f"""
+        assert verdict.part_kind == "alone" and len(verdict.parts) == 2
+        assert abs(verdict.score - {expected!r}) < 1e-9 and verdict.answer == "BETTER"
+        assert "orders: not asked (the fitted head gives them no weight)" in verdict.notes
+
+    def test_worse():
+        assert_better("old", "new ++", criteria="Helpful")
+
+    def test_rank(judge):
+        ranking = judge.rank(["a", "b +", "c ++"], criteria="Helpful")
+        assert ranking.order == (2, 1, 0)
+        assert all(v.part_kind == "alone" for _, _, v in ranking.comparisons)
+    """, _head(weights=[0.0, 1.0]))
+    result = pytester.runpytest("--llmjudge-html=report.html")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "E   *judged worse than the reference; P(candidate better) *",
+        "E *orders: not asked (the fitted head gives them no weight)",
+        "E *candidate judged alone: YES, P(YES)=0.50",
+        "E *reference judged alone: YES, P(YES)=0.90",
+        "stub pairs: []",  # no order was asked, in any test
+    ])
+    assert "(P(YES) alone)" in (pytester.path / "report.html").read_text()
+
+
 def test_a_pairwise_head_for_another_judge_is_ignored_with_a_warning(
     pytester: pytest.Pytester,
 ) -> None:
@@ -202,7 +231,8 @@ def _pair_labels(n: int) -> str:
 
 
 def test_a_pairwise_head_is_fitted_from_labels_and_written(pytester: pytest.Pytester) -> None:
-    _project(pytester, GATE, None)
+    # A head that skips the orders is in the file already: the fit asks them anyway.
+    _project(pytester, GATE, _head(weights=[0.0, 1.0]))
     (pytester.path / "labels.jsonl").write_text(_pair_labels(30))
     result = pytester.runpytest("--llmjudge-calibrate=labels.jsonl", "--llmjudge-fit-head",
                                 "--llmjudge-fit-head-force", "--llmjudge-update-calibration",
@@ -213,6 +243,7 @@ def test_a_pairwise_head_is_fitted_from_labels_and_written(pytester: pytest.Pyte
         "*head at its tie margin *: accuracy where decided *, ties *",
         "*orders only (both must agree): *",
         "*weights * on the orders' logits, * on the alone scores' logits*"])
+    assert "stub pairs: []" not in result.stdout.str()
     (head,) = thresholds_file.read_all(pytester.path / "llmjudge-calibration.json")[1]
     assert (head.kind, head.judge, head.prompt, head.n) == ("pairwise", "stub:pair", PROMPT, 30)
     assert 0.0 <= head.margin <= pairwise_fit.MARGINS[-1] and len(head.weights) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_llmjudge.calibration.thresholds_file import Calibration, packaged_heads
 from pytest_llmjudge.judging.judge import Judge
 from pytest_llmjudge.judging.pairwise import OUTCOMES, compare
 from pytest_llmjudge.judging.requests import make_request
@@ -70,11 +71,15 @@ CLEAR = [
 def test_the_clearly_better_output_is_never_judged_worse(
     quality_judge: Judge, instruction: str, good: str, bad: str,
 ) -> None:
+    # As a run compares by default: the pairwise head shipped for this judge scores it.
+    shipped = Judge(quality_judge.backend, quality_judge.settings,
+                    calibration=Calibration("", (), tuple(packaged_heads())))
     for candidate, reference, wrong in ((good, bad, "WORSE"), (bad, good, "BETTER")):
         request = make_request(candidate, "The response follows the instruction correctly",
                                None, 0.5, task="pairwise",
                                inputs=[("instruction", instruction)])
-        verdict = compare(quality_judge, request, reference, OUTCOMES)
+        verdict = compare(shipped, request, reference, OUTCOMES)
+        assert verdict.score_source.startswith("the fitted pairwise head in the packaged")
         assert verdict.answer != wrong, [(o.answer, o.score, o.reasoning)
                                          for o in verdict.parts]
 

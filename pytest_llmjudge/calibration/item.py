@@ -44,7 +44,7 @@ class CalibrationItem(pytest.Item):
         for example in examples:
             try:
                 if settings.fit_head and example.kind == "pairwise":
-                    verdict = judge_example(judge, example)
+                    verdict = judge_example(judge, example, every_signal=True)
                     pairs = head_fit.observe_pair(verdict, pairs, example.positive)
                 elif settings.fit_head and head_fit.can_fit(example):
                     verdict, state = head_fit.observe_example(judge, example)

@@ -57,12 +57,15 @@ def request_for(example: Example, settings: Settings) -> JudgeRequest:
                            example.scale)
 
 
-def judge_example(judge: Judge, example: Example) -> Verdict:
+def judge_example(judge: Judge, example: Example, *, every_signal: bool = False) -> Verdict:
+    """``every_signal``: a comparison asks all four signals even where a head would
+    skip some (fitting a pairwise head reads them all)."""
     request = request_for(example, judge.settings)
     if example.kind == "pairwise":
         from ..judging.pairwise import compare
 
-        return compare(judge, request, example.other_output or "", ("BETTER",))
+        return compare(judge, request, example.other_output or "", ("BETTER",),
+                       every_signal=every_signal)
     return judge.evaluate(request)
 
 

@@ -61,6 +61,10 @@ T = TypeVar("T")
 
 
 class Judge:
+    # A panel's verdicts are made of several judges' (judging/panel.py): no one judge's
+    # fitted head applies to them.
+    panel = False
+
     def __init__(self, backend: Backend, settings: Settings,
                  replayer: Replayer | None = None,
                  calibration: Calibration | None = None, role: str = "") -> None:

@@ -127,15 +127,38 @@ def requests_for(judge: Judge, request: JudgeRequest, reference: str) -> list[Ju
 
 
 def compare(judge: Judge, request: JudgeRequest, reference: str,
-            accept: Sequence[str]) -> Verdict:
+            accept: Sequence[str], *, every_signal: bool = False) -> Verdict:
     """The verdict on ``request.output`` (the candidate) against ``reference``. It passes
-    when its outcome is in ``accept`` and its score reaches ``request.threshold``."""
+    when its outcome is in ``accept`` and its score reaches ``request.threshold``.
+    Where the fitted head gives the orders no weight, only the two alone calls are made
+    (``every_signal``: all four anyway, as fitting a head needs)."""
     started = time.perf_counter()
     if request.output.strip() == reference.strip():
         return _identical(judge, request, accept)
+    head = None if every_signal else head_ahead(judge, request, reference)
+    if head is not None and head.weights[0] == 0.0:
+        sides = [alone_request(request, request.output), alone_request(request, reference)]
+        verdicts = evaluate_many(judge, sides)
+        if all(v.strategy == "logprob" for v in verdicts):
+            return combine_alone(request, verdicts, head, accept,
+                                 time.perf_counter() - started)
+        # P(YES) was not read after all (a server that sent no logprobs): ask the orders
+        # too, and combine by the unfitted rule (the alone calls replay from the cache).
     calls = requests_for(judge, request, reference)
     verdicts = evaluate_many(judge, calls)
     return combine(judge, request, calls, verdicts, accept, time.perf_counter() - started)
+
+
+def head_ahead(judge: Judge, request: JudgeRequest, reference: str) -> Head | None:
+    """The pairwise head that will score this comparison, known before any call: signals
+    mode, one judge (not a panel) and strategy logprob."""
+    from .strategies import resolve
+
+    if (judge.settings.pairwise != "signals" or judge.panel
+            or resolve(judge, request.policy.strategy) != "logprob"):
+        return None
+    return judge.pairwise_head(order_requests(request, reference)[0],
+                               alone_request(request, request.output))
 
 
 def combine(judge: Judge, request: JudgeRequest, calls: Sequence[JudgeRequest],
@@ -148,7 +171,7 @@ def combine(judge: Judge, request: JudgeRequest, calls: Sequence[JudgeRequest],
     head = None
     # A head's weights are for one judge's logits: a panel's verdicts (made of members)
     # are means of several, so the unfitted rule combines those.
-    if all(v.strategy == "logprob" and not v.part_kind for v in verdicts):
+    if not judge.panel and all(v.strategy == "logprob" for v in verdicts):
         head = judge.pairwise_head(calls[0], calls[2])
     return combine_signals(request, verdicts, signals, head, accept, latency_s)
 
@@ -188,6 +211,33 @@ def combine_signals(request: JudgeRequest, parts: Sequence[Verdict], signals: Si
              if (s >= EVEN) == favoured]
     reason = sided[0].reasoning if sided else parts[2 if favoured else 3].reasoning
     return dataclasses.replace(verdict, answer=result, reasoning=reason,
+                               reference=parts[1].output, score_source=source)
+
+
+def combine_alone(request: JudgeRequest, parts: Sequence[Verdict], head: Head,
+                  accept: Sequence[str], latency_s: float) -> Verdict:
+    """The verdict from the two alone judgments, for a head that gives the orders no
+    weight (so they were not asked)."""
+    candidate, reference = parts[0].score, parts[1].score
+    score = head.score_pair(Signals(EVEN, EVEN, candidate, reference).features())
+    result = banded(score, head.margin)
+    passed = result in accept and score >= request.threshold
+    decided = ("neither side (inside the tie band)" if result == "TIE" else
+               "the alone scores")
+    notes = [
+        f"P(candidate better) {score:.3f}: {result} (a tie within {head.margin:.3f} of "
+        f"0.5); decided by {decided}",
+        "orders: not asked (the fitted head gives them no weight)",
+        f"alone: P(YES) {candidate:.3f} for the candidate, {reference:.3f} for the reference",
+    ]
+    verdict = composite.build(parts, "alone", (1.0, 1.0), notes, score, request.threshold,
+                              passed, any(p.unstable for p in parts), request.criterion,
+                              request.output, latency_s, composite.NO_EXTRA)
+    source = (f"{head.describe()}: weights {head.weights[0]:.3g} on the orders' logits, "
+              f"{head.weights[1]:.3g} on the alone scores' logits; a tie within "
+              f"{head.margin:.3f} of 0.5")
+    return dataclasses.replace(verdict, answer=result,
+                               reasoning=parts[0 if score >= EVEN else 1].reasoning,
                                reference=parts[1].output, score_source=source)
 
 
@@ -259,8 +309,9 @@ class Ranking:
 
 def rank(judge: Judge, requests: Sequence[JudgeRequest]) -> Ranking:
     """A round robin over ``requests`` (one per output, same criteria): each pair is
-    compared in both orders (and, with signals, each output judged alone once), all
-    calls concurrently where the backend allows."""
+    compared in both orders (and, with signals, each output judged alone once; only
+    that, where the fitted head gives the orders no weight), all calls concurrently
+    where the backend allows."""
     if len(requests) < 2:
         raise JudgeConfigError(
             f"rank() needs at least 2 outputs to compare, got {len(requests)}")
@@ -268,23 +319,34 @@ def rank(judge: Judge, requests: Sequence[JudgeRequest]) -> Ranking:
     same = {(i, j) for i, j in pairs
             if requests[i].output.strip() == requests[j].output.strip()}
     judged = [(i, j) for i, j in pairs if (i, j) not in same]
-    order_calls = [r for i, j in judged for r in order_requests(requests[i],
-                                                                 requests[j].output)]
-    # Each output is judged alone once, not once per pair.
-    alone_calls = ([alone_request(r, r.output) for r in requests]
-                   if judge.settings.pairwise == "signals" else [])
     started = time.perf_counter()
-    verdicts = evaluate_many(judge, order_calls + alone_calls)
-    latency = time.perf_counter() - started
-    alone = verdicts[len(order_calls):]
     results: dict[tuple[int, int], Verdict] = {}
-    for index, (i, j) in enumerate(judged):
-        own = slice(2 * index, 2 * index + 2)
-        extra = [i, j] if alone_calls else []
-        results[(i, j)] = combine(judge, requests[i],
-                                  [*order_calls[own], *(alone_calls[k] for k in extra)],
-                                  [*verdicts[own], *(alone[k] for k in extra)],
-                                  OUTCOMES, latency)
+    signals = judge.settings.pairwise == "signals"
+    # Each output is judged alone once, not once per pair.
+    alone_calls = [alone_request(r, r.output) for r in requests] if signals else []
+    head = head_ahead(judge, requests[0], requests[1].output) if judged else None
+    alone: list[Verdict] = []
+    if head is not None and head.weights[0] == 0.0:
+        # The head gives the orders no weight: the alone calls decide every pair.
+        alone = evaluate_many(judge, alone_calls)
+        if all(v.strategy == "logprob" for v in alone):
+            latency = time.perf_counter() - started
+            for i, j in judged:
+                results[(i, j)] = combine_alone(requests[i], [alone[i], alone[j]], head,
+                                                OUTCOMES, latency)
+    if len(results) < len(judged):
+        order_calls = [r for i, j in judged for r in order_requests(requests[i],
+                                                                     requests[j].output)]
+        verdicts = evaluate_many(judge, order_calls + alone_calls)
+        latency = time.perf_counter() - started
+        alone = verdicts[len(order_calls):]
+        for index, (i, j) in enumerate(judged):
+            own = slice(2 * index, 2 * index + 2)
+            extra = [i, j] if alone_calls else []
+            results[(i, j)] = combine(judge, requests[i],
+                                      [*order_calls[own], *(alone_calls[k] for k in extra)],
+                                      [*verdicts[own], *(alone[k] for k in extra)],
+                                      OUTCOMES, latency)
     for i, j in same:
         results[(i, j)] = _identical(judge, requests[i], OUTCOMES)
     totals = [0.0] * len(requests)

@@ -30,6 +30,8 @@ class PanelJudge(Judge):
     that are not verdicts (a checklist or claims written by the judge) go to the first
     member, whose backend this judge carries."""
 
+    panel = True
+
     def __init__(self, members: Sequence[tuple[Member, Judge]], aggregate: str,
                  quorum: int) -> None:
         first = members[0][1]

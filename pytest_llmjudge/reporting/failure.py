@@ -7,6 +7,9 @@ import textwrap
 from ..judging.reply_formats import choice_value
 from ..judging.verdict import Verdict, excerpt
 
+# A comparison's verdict: both orders (and each output alone), or each output alone
+# only (a fitted head that gives the orders no weight).
+COMPARISONS = ("order", "alone")
 _WRAP = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
 
 
@@ -43,7 +46,7 @@ def explain(verdict: Verdict) -> list[str]:
         *(_WRAP.fill(line) if line.strip() else "" for line in
           verdict.output_excerpt.splitlines()),
     ]
-    if verdict.part_kind == "order":
+    if verdict.part_kind in COMPARISONS:
         lines += ["  reference:", *(_WRAP.fill(line) if line.strip() else "" for line in
                                   excerpt(verdict.reference).splitlines())]
     if verdict.part_kind:
@@ -95,7 +98,7 @@ def _votes(verdict: Verdict) -> list[str]:
 def _combined_headline(verdict: Verdict) -> str:
     firm = [p.passed and not p.unstable for p in verdict.parts]
     count = len(verdict.parts)
-    if verdict.part_kind == "order":
+    if verdict.part_kind in COMPARISONS:
         outcome = "UNSTABLE" if verdict.unstable else "passed" if verdict.passed else "failed"
         judged = {"BETTER": "better than", "WORSE": "worse than", "TIE": "tied with"}
         return (f"pairwise comparison {outcome}: the candidate is judged "
@@ -132,7 +135,7 @@ def _parts(verdict: Verdict) -> list[str]:
     rows = list(enumerate(verdict.parts, 1))
     if kind == "claim":
         rows.sort(key=lambda row: row[1].passed and not row[1].unstable)
-    if kind == "order":
+    if kind in COMPARISONS:
         return _orders(verdict)
     lines = ["  asked both ways:" if kind == "polarity" else f"  {kind}s:"]
     for number, part in rows:
@@ -149,11 +152,13 @@ def _orders(verdict: Verdict) -> list[str]:
     """Both orders of a pairwise comparison, so position bias is in plain sight, and
     each output judged alone where the comparison asked."""
     lines = [_WRAP.fill(note) for note in verdict.notes]
-    for part, shown in zip(verdict.parts, ("first (as A)", "second (as B)"), strict=False):
+    orders = verdict.parts[:2] if verdict.part_kind == "order" else ()
+    alone = verdict.parts[2:] if verdict.part_kind == "order" else verdict.parts
+    for part, shown in zip(orders, ("first (as A)", "second (as B)"), strict=False):
         lines.append(f"  candidate shown {shown}: judge chose {part.answer}, "
                      f"{_split(part, 'A')}")
         lines.append(_REASON.fill(f"reason: {part.reasoning}"))
-    for part, which in zip(verdict.parts[2:], ("candidate", "reference"), strict=False):
+    for part, which in zip(alone, ("candidate", "reference"), strict=False):
         lines.append(f"  {which} judged alone: {part.answer}, {_split(part)}")
         lines.append(_REASON.fill(f"reason: {part.reasoning}"))
     return lines

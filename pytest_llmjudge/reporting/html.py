@@ -120,7 +120,8 @@ def _error_row(nodeid: str, error: str) -> str:
 
 
 def _votes_summary(v: dict[str, Any]) -> str:
-    if v.get("part_kind") == "order" and len(v.get("parts") or []) == 4:
+    if v.get("part_kind") == "alone" or (v.get("part_kind") == "order"
+                                         and len(v.get("parts") or []) == 4):
         return comparison_signals([p["score"] for p in v["parts"]])
     if v.get("parts"):
         passed = sum(1 for p in v["parts"] if p["passed"] and not p.get("unstable"))
@@ -158,8 +159,9 @@ def _detail(v: dict[str, Any]) -> str:
     if parts:
         lines.append("<ol class=\"parts\">")
         # A comparison's parts: both orders (P(A)), then each output alone (P(YES)).
-        roles = (("P(A), candidate shown first", "P(A), candidate shown second",
-                  "P(YES) alone", "P(YES) alone") if v.get("part_kind") == "order" else ())
+        roles = {"order": ("P(A), candidate shown first", "P(A), candidate shown second",
+                           "P(YES) alone", "P(YES) alone"),
+                 "alone": ("P(YES) alone", "P(YES) alone")}.get(v.get("part_kind") or "", ())
         for index, part in enumerate(parts):
             role = f" ({roles[index]})" if index < len(roles) else ""
             lines.append(f"<li><span class=\"badge {_e(part['outcome'])}\">"

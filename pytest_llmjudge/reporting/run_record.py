@@ -213,15 +213,18 @@ def record_verdicts(item: pytest.Item | None, verdicts: list[Verdict]) -> None:
 
 def comparison_signals(scores: list[float]) -> str:
     """A signals comparison in a few words, from its parts' scores (both orders' P(A),
-    then each output's P(YES) alone)."""
-    return (f"orders {scores[0]:.2f}/{1 - scores[1]:.2f}, alone {scores[2]:.2f} "
-            f"vs {scores[3]:.2f}")
+    then each output's P(YES) alone; or the alone scores only)."""
+    alone = f"alone {scores[-2]:.2f} vs {scores[-1]:.2f}"
+    if len(scores) == 2:
+        return alone
+    return f"orders {scores[0]:.2f}/{1 - scores[1]:.2f}, {alone}"
 
 
 def votes_text(verdict: Verdict) -> str:
     """The votes in a few words: "4/5 YES", "P(YES) 0.873", or what a combined verdict
     is made of."""
-    if verdict.part_kind == "order" and len(verdict.parts) == 4:
+    if verdict.part_kind == "alone" or (verdict.part_kind == "order"
+                                        and len(verdict.parts) == 4):
         return comparison_signals([p.score for p in verdict.parts])
     if verdict.parts:
         passed = sum(p.passed and not p.unstable for p in verdict.parts)
