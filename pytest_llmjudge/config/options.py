@@ -30,13 +30,17 @@ RECORD_MODES = ("none", "once", "new_episodes", "all", "off")
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
 
-def _parse_backend(raw: str) -> str:
+def _one_of(raw: str, allowed: tuple[str, ...], refusal: str) -> str:
+    """``raw`` as one of ``allowed`` (case and spaces aside); else ``refusal`` raised."""
     value = raw.strip().lower()
-    if value not in BACKENDS:
-        raise JudgeConfigError(
-            f"unknown backend {raw!r}; valid backends: {', '.join(BACKENDS)}"
-        )
+    if value not in allowed:
+        raise JudgeConfigError(refusal)
     return value
+
+
+def _parse_backend(raw: str) -> str:
+    return _one_of(raw, BACKENDS,
+                   f"unknown backend {raw!r}; valid backends: {', '.join(BACKENDS)}")
 
 
 def _parse_model(raw: str) -> str:
@@ -104,11 +108,8 @@ def _boolean(raw: str) -> bool:
 
 
 def _record_mode(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in RECORD_MODES:
-        raise JudgeConfigError(
-            f"unknown record mode {raw!r}; valid modes: {', '.join(RECORD_MODES)}")
-    return value
+    return _one_of(raw, RECORD_MODES,
+                   f"unknown record mode {raw!r}; valid modes: {', '.join(RECORD_MODES)}")
 
 
 def _optional_count(raw: str) -> int | None:
@@ -159,10 +160,8 @@ def _calibrate_target(raw: str) -> tuple[str, float | None]:
 
 
 def _rescale(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in ("none", "platt", "isotonic"):
-        raise JudgeConfigError(f"unknown rescaling {raw!r}; use none, platt or isotonic")
-    return value
+    return _one_of(raw, ("none", "platt", "isotonic"),
+                   f"unknown rescaling {raw!r}; use none, platt or isotonic")
 
 
 def _panel(raw: str) -> str:
@@ -196,23 +195,17 @@ PAIRWISE_MODES = ("signals", "orders")
 
 
 def _pairwise(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in PAIRWISE_MODES:
-        raise JudgeConfigError(
-            f"llmjudge_pairwise={raw!r} is not a way to compare; use signals (both orders "
-            "plus each output judged alone: 4 judge calls) or orders (both orders only: 2 "
-            "calls, and most pairs tie on a small judge)")
-    return value
+    return _one_of(raw, PAIRWISE_MODES, (
+        f"llmjudge_pairwise={raw!r} is not a way to compare; use signals (both orders plus "
+        "each output judged alone, combined by the fitted pairwise head where one matches) "
+        "or orders (both orders only: 2 calls, and most pairs tie on a small judge)"))
 
 
 def _heads(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in HEAD_SOURCES:
-        raise JudgeConfigError(
-            f"llmjudge_heads={raw!r} is not a source of heads; use packaged (the calibration "
-            "file's heads, then those shipped for the default judge), file (the calibration "
-            "file's only) or off (score by P(YES))")
-    return value
+    return _one_of(raw, HEAD_SOURCES, (
+        f"llmjudge_heads={raw!r} is not a source of heads; use packaged (the calibration "
+        "file's heads, then those shipped for the default judge), file (the calibration "
+        "file's only) or off (score by P(YES))"))
 
 
 def _api_bases(raw: str) -> tuple[str, ...]:
