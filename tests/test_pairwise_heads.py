@@ -63,6 +63,8 @@ def test_a_signal_that_points_the_wrong_way_is_dropped_not_turned_round() -> Non
     kept = pairwise_fit.fit_weights(x, y)
     assert free[0] < 0
     assert kept[0] == 0.0 and kept[1] > 0
+    # Both pointing the wrong way: no weight at all, so every pair scores 0.5.
+    assert list(pairwise_fit.fit_weights(-x[:, 1:] * np.ones((1, 2)), y)) == [0.0, 0.0]
 
 
 def test_the_tie_band_covers_the_pairs_the_judge_cannot_tell() -> None:
@@ -291,12 +293,12 @@ def test_a_pairwise_head_is_fitted_saved_and_applied_with_a_real_model(
     judged: pytest.Pytester,
 ) -> None:
     rows = []
-    # 20 pairs, 10 of each label (the fewest a head is fitted on): each of 10 pairs once
-    # with the true statement as the output and once as the other output (the second
-    # replays the first's judge calls from the cache).
+    # 20 labelled pairs, 10 of each label (the fewest a head is fitted on), from 5
+    # distinct comparisons: each twice with the true statement as the output and twice
+    # as the other output (every repeat replays its judge calls from the cache).
     for i in range(20):
-        good, bad = GOOD[i % 10], BAD[i % 10]
-        first = (i % 2 == 0) != (i >= 10)
+        good, bad = GOOD[i % 5], BAD[i % 5]
+        first = (i // 5) % 2 == 0
         output, other = (good, bad) if first else (bad, good)
         rows.append({"kind": "pairwise", "output": output, "other_output": other,
                      "criteria": "The statement is true", "label": int(first)})
@@ -322,7 +324,10 @@ def test_a_pairwise_head_is_fitted_saved_and_applied_with_a_real_model(
             assert verdict.score_source.startswith("the fitted pairwise head in ")
             with open("llmjudge-calibration.json") as file:
                 head = head_from_json(json.load(file)["heads"][0], "cal: head 1")
-            first, second, candidate, reference = (p.score for p in verdict.parts)
+            scores = [p.score for p in verdict.parts]
+            if verdict.part_kind == "alone":  # the head gave the orders no weight
+                scores = [0.5, 0.5, *scores]
+            first, second, candidate, reference = scores
             signals = Signals(first, 1 - second, candidate, reference)
             assert abs(verdict.score - head.score_pair(signals.features())) < 1e-9
             assert verdict.answer == banded(verdict.score, head.margin)

@@ -50,6 +50,8 @@ def fit_weights(x: NDArray[np.float64], y: NDArray[np.float64], ridge: float = R
     active = list(range(x.shape[1]))
     while True:
         w = np.zeros(x.shape[1])
+        if not active:
+            return w  # every signal pointed the wrong way: no preference at all
         w[active] = _newton(x[:, active], y, ridge)
         negative = [i for i in active if w[i] < 0]
         if not nonnegative or not negative:
