@@ -182,9 +182,7 @@ def combine_signals(request: JudgeRequest, parts: Sequence[Verdict], signals: Si
     assert alone is not None
     if head is not None:
         score, margin = head.score_pair(signals.features()), head.margin
-        source = (f"{head.describe()}: weights {head.weights[0]:.3g} on the orders' logits, "
-                  f"{head.weights[1]:.3g} on the alone scores' logits; a tie within "
-                  f"{margin:.3f} of 0.5")
+        source = _head_source(head)
     else:
         score, margin = (signals.orders + alone) / 2, DEFAULT_MARGIN
         source = ("the unfitted rule: the mean of the orders' P(candidate better) and the "
@@ -233,12 +231,16 @@ def combine_alone(request: JudgeRequest, parts: Sequence[Verdict], head: Head,
     verdict = composite.build(parts, "alone", (1.0, 1.0), notes, score, request.threshold,
                               passed, any(p.unstable for p in parts), request.criterion,
                               request.output, latency_s, composite.NO_EXTRA)
-    source = (f"{head.describe()}: weights {head.weights[0]:.3g} on the orders' logits, "
-              f"{head.weights[1]:.3g} on the alone scores' logits; a tie within "
-              f"{head.margin:.3f} of 0.5")
     return dataclasses.replace(verdict, answer=result,
                                reasoning=parts[0 if score >= EVEN else 1].reasoning,
-                               reference=parts[1].output, score_source=source)
+                               reference=parts[1].output, score_source=_head_source(head))
+
+
+def _head_source(head: Head) -> str:
+    """Where a head-scored comparison's score came from, for the reports."""
+    return (f"{head.describe()}: weights {head.weights[0]:.3g} on the orders' logits, "
+            f"{head.weights[1]:.3g} on the alone scores' logits; a tie within "
+            f"{head.margin:.3f} of 0.5")
 
 
 def _decider(signals: Signals, score: float, margin: float) -> str:
