@@ -70,7 +70,8 @@ class ScriptedBackend:
       ``unsupported``, unless it is the context itself; else YES (P 0.9).
     - ``pairwise``: prefers the response with more "+" (P(A) 0.5 + 0.1 a difference),
       or, with ``position=True``, always the first one shown (P(A) 0.8); an output
-      judged alone gets P(YES) 0.5 + 0.2 a "+".
+      judged alone gets P(YES) 0.5 + 0.2 a "+" (sent without logprobs when
+      ``alone_probs=False``).
     - ``votes``: poll i (known by its seed) votes ``votes[i]`` ("Y" or "N"); a direct
       call votes ``votes[0]``; P(YES) 0.8 or 0.3 when ``logprobs``.
     - ``fixed``: the reply ``text`` verbatim, with ``probs`` for the answer, if any.
@@ -171,7 +172,11 @@ class ScriptedBackend:
             with self._lock:
                 self.alone.append(alone)
             p_yes = min(0.5 + 0.2 * alone.count("+"), 0.99)
-            return self._reply(request, "YES" if p_yes >= 0.5 else "NO", p_yes, "plus")
+            reply = self._reply(request, "YES" if p_yes >= 0.5 else "NO", p_yes, "plus")
+            if self.script.get("alone_probs", True):
+                return reply
+            # A server that claims logprobs and sends none for these calls.
+            return Completion(reply.text, {}, *self.tokens)
         a, b = _text(request.untrusted[0]), _text(request.untrusted[-1])
         self._track((a, b))
         p_a = 0.8 if self.script.get("position") else 0.5 + 0.1 * (a.count("+") - b.count("+"))

@@ -137,9 +137,10 @@ def test_a_missing_margin_is_refused() -> None:
 
 
 # -- plumbing with the stub: "+" counts decide (see stub_backend.py) -------------------------
-def _project(pytester: pytest.Pytester, body: str, head: dict[str, object] | None) -> None:
+def _project(pytester: pytest.Pytester, body: str, head: dict[str, object] | None,
+             **script: object) -> None:
     pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
-    pytester.makeconftest(stub_conftest("pairwise"))
+    pytester.makeconftest(stub_conftest("pairwise", **script))
     pytester.makepyfile(test_gate=body)
     if head is not None:
         (pytester.path / "llmjudge-calibration.json").write_text(json.dumps(
@@ -203,6 +204,26 @@ def test_a_head_that_gives_the_orders_no_weight_asks_only_the_alone_calls(
         "stub pairs: []",  # no order was asked, in any test
     ])
     assert "(P(YES) alone)" in (pytester.path / "report.html").read_text()
+
+
+def test_alone_replies_without_logprobs_fall_back_to_all_four_calls_and_the_unfitted_rule(
+    pytester: pytest.Pytester,
+) -> None:
+    # The head would ask only the alone calls; their replies carry no P(YES), so the
+    # comparison asks the orders too and combines by the unfitted rule, saying so.
+    _project(pytester, GATE.replace("assert_better(", "verdict = assert_better(") + """
+        assert verdict.part_kind == "order" and len(verdict.parts) == 4
+        assert verdict.score_source.startswith("the unfitted rule")
+        assert verdict.answer == "BETTER"
+    """, _head(weights=[0.0, 1.0]), alone_probs=False)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    # Strategy auto moves to chainpoll votes for the rest of the run, and says so.
+    result.stdout.fnmatch_lines([
+        "*LogprobsMissingWarning: llmjudge: stub:pair returned no log-probabilities, so "
+        "strategy 'auto' scores by chainpoll votes for the rest of this run*"])
+    pairs = next(line for line in result.outlines if line.startswith("stub pairs: "))
+    assert "('new ++', 'old')" in pairs and "('old', 'new ++')" in pairs  # both orders
 
 
 def test_a_pairwise_head_for_another_judge_is_ignored_with_a_warning(
