@@ -58,7 +58,7 @@ def test_a_bad_panel_is_refused(raw: str, message: str) -> None:
 
 def test_an_unknown_aggregation_is_refused() -> None:
     with pytest.raises(JudgeConfigError, match="'median' is not a way to combine a panel; "
-                       "use mean or majority"):
+                       "use mean, majority or learned"):
         parse_aggregate("median")
 
 

@@ -88,6 +88,29 @@ def observe_pair(verdict: Verdict, observed: ObservedPairs | None,
 
 
 @dataclass
+class ObservedPanel:
+    """What a panel head's fit reads from each example of one kind: every member's
+    score, in the panel's order."""
+
+    kind: str
+    judge: str
+    prompt: str
+    members: list[list[float]] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+
+
+def observe_panel(verdict: Verdict, kind: str, observed: dict[str, ObservedPanel],
+                  label: int) -> None:
+    """Add one panel verdict's member scores (its parts) to ``observed[kind]``."""
+    from ..judging.panel import panel_key
+
+    judge, prompt = panel_key(verdict.parts)
+    group = observed.setdefault(kind, ObservedPanel(kind, judge, prompt))
+    group.members.append([part.score for part in verdict.parts])
+    group.labels.append(label)
+
+
+@dataclass
 class HeadReport:
     kind: str
     n: int
@@ -99,6 +122,7 @@ class HeadReport:
     written: bool = False
     why_not: str = ""  # why no head was fitted, or why it is not written
     against: str = "P(YES)"  # what the head is compared with
+    panel: bool = False  # weighs a panel's members
     more: list[str] = field(default_factory=list)  # kind-specific figures
 
 
@@ -155,6 +179,49 @@ def fit_pairwise(observed: ObservedPairs, labels_path: str, *, seed: int) -> Hea
             f"the pairwise head does not beat the unfitted rule under cross-validation "
             f"(AUROC {report.head_auroc.value:.3f} against {report.p_yes_auroc.value:.3f}), "
             "so it is not written (--llmjudge-fit-head-force writes it anyway)")
+    return report
+
+
+def fit_panel(observed: ObservedPanel, labels_path: str, *, seed: int) -> HeadReport:
+    """Fit and measure a panel head: non-negative weights over the members' logit
+    scores and a bias, against the mean the panel uses without it, out of fold."""
+    import numpy as np
+
+    report = HeadReport(observed.kind, len(observed.labels), against="members' mean",
+                        panel=True)
+    positives = sum(observed.labels)
+    short = heads.enough_labels(observed.kind, positives, len(observed.labels) - positives)
+    if short is not None:
+        report.why_not = short
+        return report
+    labels = observed.labels
+    x = np.array([[heads.logit(s) for s in row] for row in observed.members])
+    y = np.asarray(labels, dtype=float)
+    oof = pairwise_fit.out_of_fold(x, y, seed, intercept=True)
+    mean = [sum(row) / len(row) for row in observed.members]
+    accuracy = lambda s, lab: confusion(s, lab, 0.5).accuracy  # noqa: E731
+    try:
+        report.head_auroc = bootstrap(auroc, oof, labels, seed=seed)
+        report.p_yes_auroc = bootstrap(auroc, mean, labels, seed=seed)
+        report.head_accuracy = bootstrap(accuracy, oof, labels, seed=seed)
+        report.p_yes_accuracy = bootstrap(accuracy, _p_yes_out_of_fold(mean, y, seed),
+                                          labels, seed=seed)
+    except UndefinedMetric as err:
+        report.why_not = f"the figures are undefined ({err})"
+        return report
+    weights = pairwise_fit.fit_weights(x, y, intercept=True)
+    report.head = heads.Head(
+        judge=observed.judge, prompt=observed.prompt, kind=observed.kind, size=0,
+        weights=tuple(float(w) for w in weights[:-1]), bias=float(weights[-1]),
+        fitted_on=labels_path, n=len(labels), penalty=pairwise_fit.RIDGE,
+        cv_auroc=report.head_auroc.value, cv_auroc_p_yes=report.p_yes_auroc.value,
+        features=heads.PANEL_FEATURES)
+    if report.head_auroc.value <= report.p_yes_auroc.value:
+        report.why_not = (
+            f"the panel head does not beat the members' mean under cross-validation "
+            f"(AUROC {report.head_auroc.value:.3f} against {report.p_yes_auroc.value:.3f}), "
+            "so it is not written (--llmjudge-fit-head-force writes it anyway); "
+            "llmjudge_panel_aggregate=mean does as well on these labels")
     return report
 
 
@@ -226,15 +293,19 @@ def report_lines(reports: Sequence[HeadReport]) -> list[str]:
     lines = ["heads (--llmjudge-fit-head): nested 5-fold cross-validation, 95% bootstrap "
              "intervals; P(YES) accuracy at a threshold fitted on the other folds"]
     for r in reports:
-        lines.append(f"  {r.kind}: {r.n} examples")
+        lines.append(f"  {r.kind}{' panel' if r.panel else ''}: {r.n} examples")
         if r.head_auroc and r.p_yes_auroc:
             lines.append(f"    AUROC     head {r.head_auroc.text()}   {r.against} "
                          f"{r.p_yes_auroc.text()}")
         if r.head_accuracy and r.p_yes_accuracy:
-            lines.append(f"    accuracy  head {r.head_accuracy.text()}   P(YES) "
+            lines.append(f"    accuracy  head {r.head_accuracy.text()}   {r.against} "
                          f"{r.p_yes_accuracy.text()}")
         lines += [f"    {line}" for line in r.more]
-        if r.head is not None and r.kind == "pairwise":
+        if r.head is not None and r.panel:
+            lines.append("    panel weights " + ", ".join(
+                f"{w:.3g}" for w in r.head.weights) + f" on the members' logits (in "
+                f"the panel's order), bias {r.head.bias:.3g}")
+        elif r.head is not None and r.kind == "pairwise":
             lines.append(f"    weights {r.head.weights[0]:.3g} on the orders' logits, "
                          f"{r.head.weights[1]:.3g} on the alone scores' logits")
         elif r.head is not None:

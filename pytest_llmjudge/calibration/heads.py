@@ -35,6 +35,10 @@ FEATURES = "hidden_state+logit"
 # so the head has no bias: it cannot prefer a side for being the candidate.
 PAIRWISE_FEATURES = "pairwise_signals.v1"
 PAIRWISE_WEIGHTS = 2
+# What a panel head reads (llmjudge_panel_aggregate=learned): each member's logit score,
+# in the panel's order, plus a bias. Its key's judge is the panel's ("panel: A + B") and
+# its prompt the members' prompts, so a panel with other members or roles never matches.
+PANEL_FEATURES = "panel_members.v1"
 # The L2 strengths tried (on the summed log-loss, over standardised features).
 PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
 FOLDS = 5
@@ -90,13 +94,26 @@ class Head:
         z = float(state @ w[:-1] + w[-1] * logit(p_yes) + self.bias)
         return sigmoid(z)
 
+    def score_members(self, scores: Sequence[float]) -> float:
+        """A panel head's probability from its members' scores (in the panel's order)."""
+        if len(scores) != len(self.weights):
+            raise HeadError(
+                f"the {self.kind} panel head in {self.source} weighs {len(self.weights)} "
+                f"members and this verdict has {len(scores)}; fit it again for this panel "
+                "(python -m pytest_llmjudge calibrate LABELS --llmjudge-fit-head "
+                "--llmjudge-update-calibration) or set llmjudge_panel_aggregate=mean")
+        return sigmoid(self.bias + sum(w * logit(s) for w, s in zip(self.weights, scores,
+                                                                     strict=True)))
+
     def score_pair(self, features: Sequence[float]) -> float:
         """A pairwise head's P(candidate better) from a comparison's signal features."""
         return sigmoid(sum(w * f for w, f in zip(self.weights, features, strict=True)))
 
     def describe(self) -> str:
-        against = "the unfitted rule" if self.kind == "pairwise" else "P(YES)"
-        return (f"the fitted {self.kind} head in {self.source} ({self.n} labels from "
+        against = ("the unfitted rule" if self.kind == "pairwise" else "the members' mean"
+                   if self.features == PANEL_FEATURES else "P(YES)")
+        what = "panel head" if self.features == PANEL_FEATURES else "head"
+        return (f"the fitted {self.kind} {what} in {self.source} ({self.n} labels from "
                 f"{self.fitted_on}; cross-validated AUROC {self.cv_auroc:.3f} against "
                 f"{self.cv_auroc_p_yes:.3f} for {against})")
 
@@ -136,7 +153,8 @@ def head_from_json(raw: object, where: str) -> Head:
         value = raw[name]
         if isinstance(value, float) and not math.isfinite(value):
             raise bad(f"has {name}={value!r}, not a finite number")
-    wanted = PAIRWISE_FEATURES if pairwise else FEATURES
+    panel = raw["features"] == PANEL_FEATURES and not pairwise
+    wanted = PAIRWISE_FEATURES if pairwise else PANEL_FEATURES if panel else FEATURES
     if raw["features"] != wanted:
         raise bad(f"reads features {raw['features']!r}; this version reads {wanted!r} "
                   f"for a {raw['kind']} head")
@@ -156,6 +174,10 @@ def head_from_json(raw: object, where: str) -> Head:
             raise bad(f"has {len(weights)} weights, size {raw['size']} and bias "
                       f"{raw['bias']}; a pairwise head has {PAIRWISE_WEIGHTS} weights, size 0 "
                       "and bias 0")
+    elif panel:
+        if len(weights) < 2 or raw["size"] != 0:
+            raise bad(f"has {len(weights)} weights and size {raw['size']}; a panel head has "
+                      "one weight per member (at least 2) and size 0")
     elif raw["size"] < 1 or len(weights) != raw["size"] + 1:
         raise bad(f"has {len(weights)} weights for size {raw['size']} (needs size + 1)")
     if raw["n"] < 2 * MIN_PER_CLASS:

@@ -30,8 +30,9 @@ class CalibrationWarning(UserWarning):
 
 class CalibrationItem(pytest.Item):
     def runtest(self) -> None:
+        from ..judging.panel import PanelJudge
         from . import head_fit, heads, labels, thresholds_file
-        from .run import judge_example, measure, report_lines
+        from .run import judge_example, measure, report_lines, request_for
 
         session = self.config.stash[session_key]
         settings = session.settings
@@ -41,11 +42,18 @@ class CalibrationItem(pytest.Item):
         verdicts = []
         observed: dict[str, head_fit.Observed] = {}
         pairs: head_fit.ObservedPairs | None = None
+        panels: dict[str, head_fit.ObservedPanel] = {}
         for example in examples:
             try:
                 if settings.fit_head and example.kind == "pairwise":
                     verdict = judge_example(judge, example, every_signal=True)
                     pairs = head_fit.observe_pair(verdict, pairs, example.positive)
+                elif settings.fit_head and judge.panel and head_fit.can_fit(example):
+                    # A panel head weighs the members' scores; until it exists the run's
+                    # own verdicts are the members' mean.
+                    assert isinstance(judge, PanelJudge)
+                    verdict = judge.evaluate_as(request_for(example, settings), "mean")
+                    head_fit.observe_panel(verdict, example.kind, panels, example.positive)
                 elif settings.fit_head and head_fit.can_fit(example):
                     verdict, state = head_fit.observe_example(judge, example)
                     group = observed.setdefault(example.kind, head_fit.Observed(
@@ -71,6 +79,8 @@ class CalibrationItem(pytest.Item):
         if settings.fit_head:
             head_reports = [head_fit.fit(group, str(path), seed=settings.seed)
                             for group in observed.values()]
+            head_reports += [head_fit.fit_panel(group, str(path), seed=settings.seed)
+                             for group in panels.values()]
             if pairs is not None:
                 head_reports.append(head_fit.fit_pairwise(pairs, str(path), seed=settings.seed))
             for r in head_reports:
@@ -87,7 +97,14 @@ class CalibrationItem(pytest.Item):
             entries = [thresholds_file.Entry(
                 r.judge_id, r.prompt_version, r.kind, r.fitted, str(path), r.n, objective,
                 r.fitted_matrix.balanced_accuracy if r.fitted_matrix else float("nan"))
-                for r in reports if r.fitted is not None and r.kind != "pairwise"]
+                for r in reports if r.fitted is not None and r.kind != "pairwise"
+                and not judge.panel]
+            if judge.panel:
+                # A panel scores with its members' thresholds, or with its learned head:
+                # a threshold keyed to the panel would never be looked up.
+                lines.append("a panel's fitted thresholds are not written: each member "
+                             "applies its own calibration, and "
+                             "llmjudge_panel_aggregate=learned its head")
             if session.calibration_path is None:
                 raise JudgeError("--llmjudge-update-calibration needs llmjudge_calibration_file")
             written = thresholds_file.write(session.calibration_path, entries, fitted_heads)

@@ -13,6 +13,9 @@ around 0.5 outside which the combination's decisions, scored out of fold on the
 labels it is fitted on, were right at least DECIDED_ACCURACY of the time, tying no
 more than MAX_TIES of the pairs. Where no band within that cap reaches it, the cap is
 used and the report says the target was missed.
+
+The same non-negative fit, with a bias, weighs a judge panel's members
+(head_fit.fit_panel): there too a member's YES must never count against the output.
 """
 
 from __future__ import annotations
@@ -37,22 +40,29 @@ MARGINS = tuple(round(0.005 * i, 3) for i in range(0, 81))  # 0 .. 0.4
 
 
 def fit_weights(x: NDArray[np.float64], y: NDArray[np.float64], ridge: float = RIDGE, *,
-                nonnegative: bool = True) -> NDArray[np.float64]:
-    """Logistic regression through the origin (Newton's method, L2 ``ridge``). With
-    ``nonnegative`` a signal whose weight comes out negative is dropped (weight 0) and
-    the rest refitted: a head never reads a judge's preference as evidence against the
-    output it prefers. (On LLMBar's adversarial pairs, built so that the worse output
-    looks better, the 1.5B judge's pairwise preference ranks below chance, and an
-    unconstrained fit turns it round; on its natural pairs the same preference is
-    right more often than not, so the inverted weight would mislead there.)"""
+                nonnegative: bool = True, intercept: bool = False) -> NDArray[np.float64]:
+    """Logistic regression (Newton's method, L2 ``ridge``), through the origin unless
+    ``intercept``: then one more weight, last, for a constant column, neither penalised
+    nor kept non-negative (a panel head's bias). With ``nonnegative`` a signal whose
+    weight comes out negative is dropped (weight 0) and the rest refitted: a head never
+    reads a judge's preference as evidence against the output it prefers. (On LLMBar's
+    adversarial pairs, built so that the worse output looks better, the 1.5B judge's
+    pairwise preference ranks below chance, and an unconstrained fit turns it round; on
+    its natural pairs the same preference is right more often than not, so the inverted
+    weight would mislead there.)"""
     import numpy as np
 
-    active = list(range(x.shape[1]))
+    signals = x.shape[1]
+    if intercept:
+        x = np.column_stack([x, np.ones(len(y))])
+    active = list(range(signals))
     while True:
         w = np.zeros(x.shape[1])
-        if not active:
+        columns = active + ([signals] if intercept else [])
+        if not columns:
             return w  # every signal pointed the wrong way: no preference at all
-        w[active] = _newton(x[:, active], y, ridge)
+        penalty = np.array([ridge if c < signals else 0.0 for c in columns])
+        w[columns] = _newton(x[:, columns], y, penalty)
         negative = [i for i in active if w[i] < 0]
         if not nonnegative or not negative:
             return w
@@ -60,14 +70,14 @@ def fit_weights(x: NDArray[np.float64], y: NDArray[np.float64], ridge: float = R
 
 
 def _newton(x: NDArray[np.float64], y: NDArray[np.float64],
-            ridge: float) -> NDArray[np.float64]:
+            ridge: NDArray[np.float64]) -> NDArray[np.float64]:
     import numpy as np
 
     w = np.zeros(x.shape[1])
     for _ in range(100):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50.0, 50.0)))
         grad = x.T @ (p - y) + ridge * w
-        hess = (x.T * (p * (1 - p) + 1e-9)) @ x + ridge * np.eye(x.shape[1])
+        hess = (x.T * (p * (1 - p) + 1e-9)) @ x + np.diag(ridge) + 1e-9 * np.eye(x.shape[1])
         step = np.linalg.solve(hess, grad)
         w -= step
         if float(np.abs(step).max()) < 1e-10:
@@ -81,15 +91,17 @@ def predict(w: Sequence[float] | NDArray[np.float64], x: NDArray[np.float64]) ->
 
 
 def out_of_fold(x: NDArray[np.float64], y: NDArray[np.float64], seed: int,
-                k: int = heads.FOLDS, *, nonnegative: bool = True) -> list[float]:
-    """Each pair scored by weights fitted without its fold."""
+                k: int = heads.FOLDS, *, nonnegative: bool = True,
+                intercept: bool = False) -> list[float]:
+    """Each row scored by weights fitted without its fold."""
     import numpy as np
 
     scores = [0.0] * len(y)
     for held in heads.folds(y, k, seed):
         train = np.setdiff1d(np.arange(len(y)), held)
-        w = fit_weights(x[train], y[train], nonnegative=nonnegative)
-        for index, score in zip(held, predict(w, x[held]), strict=True):
+        w = fit_weights(x[train], y[train], nonnegative=nonnegative, intercept=intercept)
+        rows = np.column_stack([x[held], np.ones(len(held))]) if intercept else x[held]
+        for index, score in zip(held, predict(w, rows), strict=True):
             scores[int(index)] = score
     return scores
 

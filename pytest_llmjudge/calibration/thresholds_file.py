@@ -145,11 +145,14 @@ class Calibration:
     # the team fitted for its own labels wins over the shipped one.
     heads: tuple[Head, ...] = ()
 
-    def find_head(self, judge: str, prompt: str, kind: str) -> tuple[Head | None, list[Head]]:
+    def find_head(self, judge: str, prompt: str, kind: str,
+                  features: str = "") -> tuple[Head | None, list[Head]]:
         """The head for this judge, prompt and kind, and those of this kind fitted for
         another judge or prompt (to warn about; a packaged head is never warned about:
-        it only ever matches the judge it ships for)."""
-        same_kind = [h for h in self.heads if h.kind == kind]
+        it only ever matches the judge it ships for). ``features`` keeps a single judge's
+        heads and a panel's apart: neither is warned about to the other."""
+        same_kind = [h for h in self.heads if h.kind == kind
+                     and (h.features == features or not features)]
         match = next((h for h in same_kind if h.key == (judge, prompt, kind)), None)
         return match, ([] if match else [h for h in same_kind if h.source != PACKAGED])
 

@@ -355,8 +355,9 @@ OPTIONS: tuple[Option, ...] = (
            "@ROLE or MODEL@ROLE (roles: strict, lenient, expert), e.g. "
            "qwen2.5-coder-0.5b,qwen2.5-coder-1.5b or @strict,@lenient"),
     Option("panel_aggregate", _panel_aggregate, "mean",
-           "how a panel's verdicts combine: mean (of the scores) or majority (the share of "
-           "members that passed)"),
+           "how a panel's verdicts combine: mean (of the scores), majority (the share of "
+           "members that passed) or learned (weights fitted on labels: calibrate LABELS "
+           "--llmjudge-fit-head with the panel configured)"),
     Option("panel_quorum", _quorum, "",
            "members of a panel that must judge; fewer is an ERROR naming who failed "
            "(default: every member)"),

@@ -131,8 +131,11 @@ class Judge:
         kind = KIND_OF_TASK.get(request.task)
         if self.calibration is None or kind is None or request.scale is not None:
             return None
+        from ..calibration.heads import FEATURES
+
         prompt = self.prompt_version(request, mode)
-        head, others = self.calibration.find_head(self.backend.judge_id, prompt, kind)
+        head, others = self.calibration.find_head(self.backend.judge_id, prompt, kind,
+                                                  FEATURES)
         for other in others:
             self.replayer.note(
                 f"{other.source} has a {kind} head fitted for judge {other.judge} with "

@@ -10,6 +10,12 @@ A member that cannot judge (a load error, a timeout, a malformed reply) makes th
 verdict an ERROR naming it. Never a verdict of the rest, unless
 ``llmjudge_panel_quorum`` allows fewer members, and then the verdict's notes say who
 was missing.
+
+``llmjudge_panel_aggregate = learned`` weighs the members by a panel head fitted on
+labels (``calibrate LABELS --llmjudge-fit-head`` run with the panel configured): a
+logistic regression over the members' logit scores, each weight kept non-negative.
+It needs every member's score, so the quorum does not apply to it; with no head
+fitted for this panel, prompt and kind the verdict is an ERROR that says how to fit one.
 """
 
 from __future__ import annotations
@@ -17,12 +23,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from ..calibration.thresholds_file import KIND_OF_TASK
 from ..errors import JudgeConfigError, JudgeError
 from . import composite
 from .judge import Judge
 from .roles import Member
 from .verdict import JudgeRequest, Verdict
+
+if TYPE_CHECKING:
+    from ..calibration.heads import Head
 
 
 class PanelJudge(Judge):
@@ -46,6 +57,11 @@ class PanelJudge(Judge):
         self.quorum = quorum
 
     def evaluate(self, request: JudgeRequest) -> Verdict:
+        return self.evaluate_as(request, self.aggregate)
+
+    def evaluate_as(self, request: JudgeRequest, aggregate: str) -> Verdict:
+        """The panel's verdict combined by ``aggregate`` (a calibration run fitting a
+        panel head combines by the mean: the head it fits does not exist yet)."""
         started = time.perf_counter()
         verdicts: list[Verdict] = []
         names: list[str] = []
@@ -58,27 +74,75 @@ class PanelJudge(Judge):
                 names.append(member.name)
             except JudgeError as err:
                 failed.append(f"{member.name}: {type(err).__name__}: {err}")
-        if len(verdicts) < self.quorum:
-            raise JudgeError(
-                f"panel member(s) could not judge, and llmjudge_panel_quorum={self.quorum} "
-                f"needs {self.quorum} of {len(self.members)}: " + "; ".join(failed))
-        return combine(request, verdicts, names, failed, self.aggregate,
-                       time.perf_counter() - started)
+        quorum = len(self.members) if aggregate == "learned" else self.quorum
+        if len(verdicts) < quorum:
+            why = ("llmjudge_panel_aggregate=learned weighs every member" if
+                   aggregate == "learned" else f"llmjudge_panel_quorum={quorum} needs "
+                   f"{quorum} of {len(self.members)}")
+            raise JudgeError("panel member(s) could not judge, and " + why + ": "
+                             + "; ".join(failed))
+        head = self.panel_head(request, verdicts) if aggregate == "learned" else None
+        return combine(request, verdicts, names, failed, aggregate,
+                       time.perf_counter() - started, head)
+
+    def panel_head(self, request: JudgeRequest, verdicts: Sequence[Verdict]) -> Head:
+        """The panel head for these members' judges and prompts and this kind; none is
+        an ERROR that says how to fit it (a learned panel never guesses weights)."""
+        from ..calibration.heads import PANEL_FEATURES
+
+        judge, prompt = panel_key(verdicts)
+        kind = KIND_OF_TASK.get(request.task)
+        fit = ("fit one: python -m pytest_llmjudge calibrate LABELS --llmjudge-fit-head "
+               "--llmjudge-update-calibration with this panel configured, or set "
+               "llmjudge_panel_aggregate=mean")
+        if kind is None or request.scale is not None:
+            raise JudgeConfigError(
+                f"llmjudge_panel_aggregate=learned: a {request.task} request "
+                f"{'on a scale ' if request.scale else ''}has no panel head (heads score "
+                "YES/NO requests of kinds judged, grounded, correct and checklist); set "
+                "llmjudge_panel_aggregate=mean for it")
+        if self.calibration is None or self.settings.heads == "off":
+            raise JudgeConfigError(
+                "llmjudge_panel_aggregate=learned reads a panel head from the calibration "
+                "file, and " + ("llmjudge_heads=off" if self.settings.heads == "off" else
+                                "there is none") + "; " + fit)
+        head, others = self.calibration.find_head(judge, prompt, kind, PANEL_FEATURES)
+        if head is None:
+            seen = "; ".join(f"{o.source} has one for {o.judge} with prompts {o.prompt}"
+                             for o in others)
+            raise JudgeConfigError(
+                f"llmjudge_panel_aggregate=learned: no {kind} panel head in "
+                f"{self.calibration.path or 'the calibration file'} for {judge} with "
+                f"prompts {prompt}" + (f" ({seen})" if seen else "") + "; " + fit)
+        return head
+
+
+def panel_key(verdicts: Sequence[Verdict]) -> tuple[str, str]:
+    """The judge and prompt a panel head is keyed by: every member's, in order (a role
+    changes a member's prompt, so role panels on one model key apart)."""
+    return ("panel: " + " + ".join(v.judge_id for v in verdicts),
+            " | ".join(v.prompt_version for v in verdicts))
 
 
 def combine(request: JudgeRequest, verdicts: Sequence[Verdict], names: Sequence[str],
-            failed: Sequence[str], aggregate: str, latency_s: float) -> Verdict:
-    """The panel's verdict from its members' verdicts."""
-    if aggregate == "majority":
+            failed: Sequence[str], aggregate: str, latency_s: float,
+            head: Head | None = None) -> Verdict:
+    """The panel's verdict from its members' verdicts (``head``: the learned weights)."""
+    if head is not None:
+        score = head.score_members([v.score for v in verdicts])
+        how = (f"learned weights ({', '.join(f'{w:.3g}' for w in head.weights)}, bias "
+               f"{head.bias:.3g}) of {len(verdicts)} members, from {head.describe()}")
+    elif aggregate == "majority":
         score = sum(v.passed and not v.unstable for v in verdicts) / len(verdicts)
+        how = f"majority of {len(verdicts)} members"
     else:
         score = sum(v.score for v in verdicts) / len(verdicts)
+        how = f"mean of {len(verdicts)} members"
     passed = score >= request.threshold
     agree = sum((v.passed and not v.unstable) == passed for v in verdicts)
     scores = ", ".join(f"{name} {v.score:.3f}" for name, v in zip(names, verdicts,
                                                                    strict=True))
-    notes = [f"panel ({aggregate} of {len(verdicts)} members): {scores}; {agree} of "
-             f"{len(verdicts)} agree with the verdict"]
+    notes = [f"panel ({how}): {scores}; {agree} of {len(verdicts)} agree with the verdict"]
     notes += [f"member missing, allowed by llmjudge_panel_quorum: {f}" for f in failed]
     # As a checklist is: UNSTABLE when it fails, and the unsettled members could pass it.
     unstable = not passed and any(v.unstable for v in verdicts)
@@ -86,4 +150,4 @@ def combine(request: JudgeRequest, verdicts: Sequence[Verdict], names: Sequence[
     verdict = composite.build(parts, "member", (1.0,) * len(parts), notes, score,
                               request.threshold, passed, unstable, request.criterion,
                               request.output, latency_s, composite.NO_EXTRA)
-    return replace(verdict, judge_id="panel: " + " + ".join(v.judge_id for v in verdicts))
+    return replace(verdict, judge_id=panel_key(verdicts)[0])

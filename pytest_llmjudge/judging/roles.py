@@ -20,8 +20,9 @@ ROLES = {
                "against the criterion as an expert in the subject would."),
 }
 # mean: the members' scores averaged. majority: the share of members whose own verdict
-# passed (each member at the request's threshold).
-AGGREGATIONS = ("mean", "majority")
+# passed (each member at the request's threshold). learned: a panel head fitted on
+# labels weighs the members' scores (judging/panel.py).
+AGGREGATIONS = ("mean", "majority", "learned")
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def parse_aggregate(raw: str) -> str:
     if value not in AGGREGATIONS:
         raise JudgeConfigError(
             f"llmjudge_panel_aggregate={raw!r} is not a way to combine a panel; use "
-            f"{' or '.join(AGGREGATIONS)}")
+            f"{', '.join(AGGREGATIONS[:-1])} or {AGGREGATIONS[-1]}")
     return value
 
 
