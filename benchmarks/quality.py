@@ -10,6 +10,8 @@ model on 2 cores) and the fitting is not:
     python benchmarks/quality.py pairs   [--write-head PATH]  # the LLMBar table
     python benchmarks/quality.py extract --only sentences  # QAGS-CNNDM sentence by sentence
     python benchmarks/quality.py sentences                 # claims="sentences" vs whole
+    python benchmarks/quality.py extract --only roles      # the role panel's members
+    python benchmarks/quality.py roles                     # role panel against one judge
     python benchmarks/quality.py cost    [--model qwen2.5-coder-1.5b]
 
 ``extract`` judges every item exactly as ``assert_grounded(..., claims="off")`` does
@@ -55,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from pytest_llmjudge.backends import create_backend  # noqa: E402
 from pytest_llmjudge.backends.base import Completion, CompletionRequest, ReplySpec  # noqa: E402
-from pytest_llmjudge.calibration import heads  # noqa: E402
+from pytest_llmjudge.calibration import heads, pairwise_fit  # noqa: E402
 from pytest_llmjudge.calibration.metrics import (  # noqa: E402
     auroc,
     bootstrap,
@@ -225,19 +227,57 @@ def extract_sentences(model: str) -> None:
     print("sentences: done", flush=True)
 
 
+# The role panel's rows (a subset: three members cost three times the judge's time):
+# QAGS-XSum's measured rows, where length is blind, then the first 30 HaluEval dev rows.
+ROLE_ROWS = {"qags_xsum": range(60, 120), "halueval_dev": range(0, 30)}
+
+
+def extract_roles(model: str, roles: Sequence[str]) -> None:
+    """The grounded items of ROLE_ROWS judged by the model under each role prompt
+    (judging/roles.py ROLES), as a ``llmjudge_panel = @strict,@lenient,@expert`` panel's
+    members judge them: the plugin's own request and role, answer-only passes. Items
+    stream to roles-<model>.jsonl, every role of an item on one line."""
+    settings = Settings(model=model, strategy="logprob", n_ctx=4096)
+    backend = create_backend(settings.backend_config())
+    judges = {role: Judge(backend, settings, role=role) for role in roles}
+    sink = RESULTS / f"roles-{model}.jsonl"
+    done = ({(r["set"], r["row"], r["label"]) for r in map(json.loads,
+                                                            sink.read_text().splitlines())}
+            if sink.exists() else set())
+    threshold = Threshold(0.5, "default")
+    with sink.open("a") as out:
+        for name, rows in ROLE_ROWS.items():
+            for item in items(name):
+                if item["row"] not in rows or (name, item["row"], item["label"]) in done:
+                    continue
+                request = requests.grounded(item["output"], item["context"],
+                                            item["question"], threshold, settings.policy)
+                p_yes, seconds = {}, {}
+                for role, judge in judges.items():
+                    started = time.perf_counter()
+                    completion = answer_only(judge, request, hidden_state=False)
+                    seconds[role] = time.perf_counter() - started
+                    p_yes[role] = completion.choice_probs["answer"]["YES"]
+                out.write(json.dumps(dict(set=name, row=item["row"], label=item["label"],
+                                          p_yes=p_yes, seconds=seconds)) + "\n")
+                out.flush()
+            print(f"{name}: done", flush=True)
+
+
 def _b64(completion: Completion) -> str:
     assert completion.hidden_state is not None
     return base64.b64encode(completion.hidden_state).decode("ascii")
 
 
-def answer_only(judge: Judge, request: JudgeRequest, field: Any = ANSWER) -> Completion:
+def answer_only(judge: Judge, request: JudgeRequest, field: Any = ANSWER,
+                hidden_state: bool = True) -> Completion:
     """The grounded prompt's forward pass up to the answer, without the reason written
     after it: the answer comes first in the reply, so P(YES) and the hidden state are
     those of the full reply, at a fraction of the time (no reason is generated)."""
     messages, untrusted = judge.render(request, "direct")
     return judge.backend.complete(CompletionRequest(
         messages=messages, reply=ReplySpec(fields=(field,)), untrusted=untrusted,
-        hidden_state=True, timeout=600.0))
+        hidden_state=hidden_state, timeout=600.0))
 
 
 def cost(model: str, repeats: int = 3) -> None:
@@ -380,11 +420,13 @@ def report(model: str, write_head: str | None, forced: float | None = None,
                 return np.column_stack([[heads.logit(r["p_other"]) for r in rs],
                                         [heads.logit(r["p_yes"]) for r in rs]])
 
-            # Weights learned from labels: a logistic regression over both members'
-            # logits, fitted on the training rows of all three sets.
+            # Weights learned from labels as llmjudge_panel_aggregate=learned fits them
+            # (head_fit.fit_panel): non-negative weights over both members' logits and a
+            # bias, fitted on the training rows of all three sets.
             mated = [i for i, r in enumerate(fit) if "p_other" in r]
-            over = heads.fit_logistic(pair([fit[i] for i in mated]), y_fit[mated], 0.001,
-                                      balance[mated])
+            w = pairwise_fit.fit_weights(pair([fit[i] for i in mated]), y_fit[mated],
+                                         intercept=True)
+            over = heads.Linear(w[:-1], float(w[-1]))
             both = seconds + sum(r["seconds_other"] for r in rows) / len(rows)
             panel_rows = {
                 f"panel: mean P(YES) of {model} and {panel_with}": (
@@ -684,6 +726,53 @@ def report_sentences(model: str) -> dict[str, Any]:
     return table
 
 
+def report_roles(model: str) -> dict[str, Any]:
+    """The role panel (@strict, @lenient, @expert on one model) against the model alone,
+    on ROLE_ROWS (never fitted on). Mean and majority need no labels; the learned weights
+    are scored out of fold (5 folds over these rows), the only honest way to show them
+    without role extractions of the training rows."""
+    import numpy as np
+
+    plain = {(r["set"], r["row"], r["label"]): r for r in load(model)}
+    fit = [r for r in plain.values() if r["row"] in FIT_ROWS[r["set"]]]
+    sign = 1.0 if auroc([r["chars"] for r in fit], [r["label"] for r in fit]) >= 0.5 else -1.0
+    rows = [json.loads(x) for x in (RESULTS / f"roles-{model}.jsonl").read_text().splitlines()]
+    tables: dict[str, Any] = {}
+    for task, sets in TASKS.items():
+        mine = [r for r in rows if r["set"] in sets]
+        if not mine:
+            continue
+        roles = list(mine[0]["p_yes"])
+        y = [r["label"] for r in mine]
+        base = [plain[(r["set"], r["row"], r["label"])] for r in mine]
+        alone_s = sum(b["seconds"] for b in base) / len(base)
+        panel_s = sum(sum(r["seconds"].values()) for r in mine) / len(mine)
+        x = np.array([[heads.logit(r["p_yes"][role]) for role in roles] for r in mine])
+        learned = pairwise_fit.out_of_fold(x, np.asarray(y, dtype=float), 0, intercept=True)
+        candidates: dict[str, tuple[list[float], float]] = {
+            "length only (no judge)": ([sign * math.log(b["chars"]) for b in base], 0.0),
+            f"{model} alone, P(YES)": ([b["p_yes"] for b in base], alone_s),
+            **{f"@{role} alone": ([r["p_yes"][role] for r in mine],
+                                  sum(r["seconds"][role] for r in mine) / len(mine))
+               for role in roles},
+            "panel, mean": ([sum(r["p_yes"].values()) / len(roles) for r in mine], panel_s),
+            "panel, majority": ([sum(v >= 0.5 for v in r["p_yes"].values()) / len(roles)
+                                 for r in mine], panel_s),
+            "panel, learned weights (out of fold)": (learned, panel_s),
+        }
+        print(f"\n{task}: role panel on {len(mine)} items never fitted "
+              f"({', '.join(sorted({r['set'] for r in mine}))}), {sum(y)} labelled 1")
+        print(f"  {'row':38} {'AUROC (95% CI)':24} s/verdict")
+        table = {}
+        for name, (scores, spent) in candidates.items():
+            a = interval(auroc, scores, y)
+            print(f"  {name:38} {a:24} {spent:.2f}")
+            table[name] = {"auroc": a, "seconds": spent}
+        tables[task] = table
+    (RESULTS / f"roles-{model}.json").write_text(json.dumps(tables, indent=2) + "\n")
+    return tables
+
+
 def _pairwise_prompt_version() -> str:
     """The key a pairwise head is looked up by: the order prompt, then the alone one."""
     settings = Settings()
@@ -707,7 +796,8 @@ def _prompt_version() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("extract", "report", "pairs", "sentences", "cost"))
+    parser.add_argument("step", choices=("extract", "report", "pairs", "sentences", "roles",
+                                         "cost"))
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--only", default=",".join(SETS))
     parser.add_argument("--write-head")
@@ -717,12 +807,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.step == "extract" and args.only == "llmbar":
         extract_llmbar(args.model)
+    elif args.step == "extract" and args.only == "roles":
+        extract_roles(args.model, ("strict", "lenient", "expert"))
     elif args.step == "extract" and args.only == "sentences":
         extract_sentences(args.model)
     elif args.step == "extract":
         extract(args.model, args.only.split(","))
     elif args.step == "sentences":
         report_sentences(args.model)
+    elif args.step == "roles":
+        report_roles(args.model)
     elif args.step == "pairs":
         report_pairs(args.model, args.write_head)
     elif args.step == "cost":
