@@ -304,20 +304,26 @@ UNSUPPORTED = ["The kettle holds three litres.", "It boils in ten seconds.",
                "It is sold only in Japan.", "The kettle is powered by solar panels."]
 
 
-def test_a_head_is_fitted_saved_applied_and_reported_with_a_real_model(
-    judged: pytest.Pytester,
-) -> None:
+def kettle_project(project: pytest.Pytester) -> None:
+    """labels.jsonl of the 20 kettle claims, and one grounded test that always passes
+    (threshold 0), for a head to be fitted on and then applied to."""
     rows = [{"kind": "grounded", "output": text, "criteria": "grounded", "context": CONTEXT,
              "label": label} for texts, label in ((SUPPORTED, 1), (UNSUPPORTED, 0))
             for text in texts]
-    (judged.path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    judged.makepyfile(test_app=f"""
+    (project.path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    project.makepyfile(test_app=f"""
         from pytest_llmjudge import assert_grounded
 
         def test_capacity():
             assert_grounded("The kettle has a capacity of 1.7 litres.", context={CONTEXT!r},
                             threshold=0.0)
     """)
+
+
+def test_a_head_is_fitted_saved_applied_and_reported_with_a_real_model(
+    judged: pytest.Pytester,
+) -> None:
+    kettle_project(judged)
     fit = judged.run(sys.executable, "-m", "pytest_llmjudge", "calibrate", "labels.jsonl",
                      "--llmjudge-fit-head", "--llmjudge-fit-head-force",
                      "--llmjudge-update-calibration", "--llmjudge-report=fit.json")

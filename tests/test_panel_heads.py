@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 from stubs import stub_project
+from test_heads import kettle_project
 
 from pytest_llmjudge.calibration import head_fit, heads
 
@@ -153,19 +154,7 @@ def test_learned_weights_are_fitted_written_and_applied_through_a_pytest_run(
 def test_a_panel_head_is_fitted_and_applied_with_a_real_model(
     judged: pytest.Pytester,
 ) -> None:
-    from test_heads import CONTEXT, SUPPORTED, UNSUPPORTED
-
-    rows = [{"kind": "grounded", "output": text, "criteria": "grounded", "context": CONTEXT,
-             "label": label} for texts, label in ((SUPPORTED, 1), (UNSUPPORTED, 0))
-            for text in texts]
-    (judged.path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    judged.makepyfile(test_app=f"""
-        from pytest_llmjudge import assert_grounded
-
-        def test_capacity():
-            assert_grounded("The kettle has a capacity of 1.7 litres.", context={CONTEXT!r},
-                            threshold=0.0)
-    """)
+    kettle_project(judged)
     fit = judged.run(sys.executable, "-m", "pytest_llmjudge", "calibrate", "labels.jsonl",
                      PANEL, LOGPROB, "--llmjudge-fit-head", "--llmjudge-fit-head-force",
                      "--llmjudge-update-calibration")

@@ -126,16 +126,33 @@ class HeadReport:
     more: list[str] = field(default_factory=list)  # kind-specific figures
 
 
+def _too_few(report: HeadReport, labels: Sequence[int]) -> bool:
+    """Too few labels of either class to fit: the report says how many more."""
+    positives = sum(labels)
+    short = heads.enough_labels(report.kind, positives, len(labels) - positives)
+    report.why_not = short or ""
+    return short is not None
+
+
+def _unless_better(report: HeadReport, what: str, advice: str) -> HeadReport:
+    """The report, refusing to write its head unless it beat what it is compared with
+    under cross-validation."""
+    assert report.head_auroc is not None and report.p_yes_auroc is not None
+    if report.head_auroc.value <= report.p_yes_auroc.value:
+        report.why_not = (
+            f"the {what} does not beat {report.against} under cross-validation (AUROC "
+            f"{report.head_auroc.value:.3f} against {report.p_yes_auroc.value:.3f}), so it "
+            f"is not written (--llmjudge-fit-head-force writes it anyway){advice}")
+    return report
+
+
 def fit_pairwise(observed: ObservedPairs, labels_path: str, *, seed: int) -> HeadReport:
     """Fit and measure a pairwise head: its weights by cross-validation against the
     unfitted rule (what scores comparisons without it), its tie margin out of fold."""
     import numpy as np
 
     report = HeadReport("pairwise", len(observed.labels), against="the unfitted rule")
-    positives = sum(observed.labels)
-    short = heads.enough_labels("pairwise", positives, len(observed.labels) - positives)
-    if short is not None:
-        report.why_not = short
+    if _too_few(report, observed.labels):
         return report
     if any(s is None for s in observed.signals):
         report.why_not = (
@@ -174,12 +191,7 @@ def fit_pairwise(observed: ObservedPairs, labels_path: str, *, seed: int) -> Hea
         n=len(labels), penalty=pairwise_fit.RIDGE, cv_auroc=report.head_auroc.value,
         cv_auroc_p_yes=report.p_yes_auroc.value, features=heads.PAIRWISE_FEATURES,
         margin=margin)
-    if report.head_auroc.value <= report.p_yes_auroc.value:
-        report.why_not = (
-            f"the pairwise head does not beat the unfitted rule under cross-validation "
-            f"(AUROC {report.head_auroc.value:.3f} against {report.p_yes_auroc.value:.3f}), "
-            "so it is not written (--llmjudge-fit-head-force writes it anyway)")
-    return report
+    return _unless_better(report, "pairwise head", "")
 
 
 def fit_panel(observed: ObservedPanel, labels_path: str, *, seed: int) -> HeadReport:
@@ -187,12 +199,9 @@ def fit_panel(observed: ObservedPanel, labels_path: str, *, seed: int) -> HeadRe
     scores and a bias, against the mean the panel uses without it, out of fold."""
     import numpy as np
 
-    report = HeadReport(observed.kind, len(observed.labels), against="members' mean",
+    report = HeadReport(observed.kind, len(observed.labels), against="the members' mean",
                         panel=True)
-    positives = sum(observed.labels)
-    short = heads.enough_labels(observed.kind, positives, len(observed.labels) - positives)
-    if short is not None:
-        report.why_not = short
+    if _too_few(report, observed.labels):
         return report
     labels = observed.labels
     x = np.array([[heads.logit(s) for s in row] for row in observed.members])
@@ -216,13 +225,8 @@ def fit_panel(observed: ObservedPanel, labels_path: str, *, seed: int) -> HeadRe
         fitted_on=labels_path, n=len(labels), penalty=pairwise_fit.RIDGE,
         cv_auroc=report.head_auroc.value, cv_auroc_p_yes=report.p_yes_auroc.value,
         features=heads.PANEL_FEATURES)
-    if report.head_auroc.value <= report.p_yes_auroc.value:
-        report.why_not = (
-            f"the panel head does not beat the members' mean under cross-validation "
-            f"(AUROC {report.head_auroc.value:.3f} against {report.p_yes_auroc.value:.3f}), "
-            "so it is not written (--llmjudge-fit-head-force writes it anyway); "
-            "llmjudge_panel_aggregate=mean does as well on these labels")
-    return report
+    return _unless_better(report, "panel head", "; llmjudge_panel_aggregate=mean does "
+                          "as well on these labels")
 
 
 def fit(observed: Observed, labels_path: str, *, seed: int) -> HeadReport:
@@ -231,10 +235,7 @@ def fit(observed: Observed, labels_path: str, *, seed: int) -> HeadReport:
     import numpy as np
 
     report = HeadReport(observed.kind, len(observed.labels))
-    positives = sum(observed.labels)
-    short = heads.enough_labels(observed.kind, positives, len(observed.labels) - positives)
-    if short is not None:
-        report.why_not = short
+    if _too_few(report, observed.labels):
         return report
     if any(state is None for state in observed.states):
         report.why_not = (
@@ -265,13 +266,8 @@ def fit(observed: Observed, labels_path: str, *, seed: int) -> HeadReport:
         size=x.shape[1] - 1, weights=tuple(float(w) for w in final.weights),
         bias=final.bias, fitted_on=labels_path, n=len(labels), penalty=penalty,
         cv_auroc=report.head_auroc.value, cv_auroc_p_yes=report.p_yes_auroc.value)
-    if report.head_auroc.value <= report.p_yes_auroc.value:
-        report.why_not = (
-            f"the head does not beat P(YES) under cross-validation (AUROC "
-            f"{report.head_auroc.value:.3f} against {report.p_yes_auroc.value:.3f}), so it "
-            "is not written (--llmjudge-fit-head-force writes it anyway); more labels, or "
-            "labels closer to the outputs the tests judge, may change that")
-    return report
+    return _unless_better(report, "head", "; more labels, or labels closer to the outputs "
+                          "the tests judge, may change that")
 
 
 def _p_yes_out_of_fold(p_yes: Sequence[float], y: object, seed: int) -> list[float]:
