@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ASYNCIO_INI
+from stub_backend import stub_conftest
 from stubs import stub_project
 from test_heads import kettle_project
 
@@ -149,6 +151,27 @@ def test_learned_weights_are_fitted_written_and_applied_through_a_pytest_run(
     single = project.runpytest("--llmjudge-strategy=logprob")
     single.assert_outcomes(passed=1)
     assert "head fitted for judge panel" not in single.stdout.str()
+
+
+def test_requests_no_head_can_score_are_combined_by_the_mean_and_say_so(
+    pytester: pytest.Pytester,
+) -> None:
+    # A comparison's calls and a rating have no panel head, ever: the mean decides them,
+    # and each says why, rather than an ERROR no fit could clear.
+    pytester.makeini(f"[pytest]\n{ASYNCIO_INI}")
+    pytester.makeconftest(stub_conftest("pairwise"))
+    pytester.makepyfile(test_gate="""
+        from pytest_llmjudge import assert_better
+
+        def test_gate():
+            verdict = assert_better("new ++", "old", criteria="Helpful")
+            members = verdict.parts[0]
+            assert members.part_kind == "member"
+            assert "the members' mean decides it" in members.notes[-1]
+            assert members.score == sum(p.score for p in members.parts) / 2
+    """)
+    result = pytester.runpytest(PANEL, "--llmjudge-panel-aggregate=learned")
+    result.assert_outcomes(passed=1)
 
 
 def test_a_panel_head_is_fitted_and_applied_with_a_real_model(

@@ -16,6 +16,8 @@ labels (``calibrate LABELS --llmjudge-fit-head`` run with the panel configured):
 logistic regression over the members' logit scores, each weight kept non-negative.
 It needs every member's score, so the quorum does not apply to it; with no head
 fitted for this panel, prompt and kind the verdict is an ERROR that says how to fit one.
+A request no head can score (a comparison's calls, a Likert rating) is combined by the
+mean, and its notes say so.
 """
 
 from __future__ import annotations
@@ -81,9 +83,18 @@ class PanelJudge(Judge):
                    f"{quorum} of {len(self.members)}")
             raise JudgeError("panel member(s) could not judge, and " + why + ": "
                              + "; ".join(failed))
-        head = self.panel_head(request, verdicts) if aggregate == "learned" else None
-        return combine(request, verdicts, names, failed, aggregate,
-                       time.perf_counter() - started, head)
+        head, note = None, ""
+        if aggregate == "learned" and not scorable(request):
+            # No head can score it (a comparison's calls, a rating): the mean, saying so,
+            # rather than an ERROR the user could never fit away.
+            aggregate, note = "mean", (f"learned weights do not apply to a {request.task} "
+                                       f"request{' on a scale' if request.scale else ''}: "
+                                       "the members' mean decides it")
+        elif aggregate == "learned":
+            head = self.panel_head(request, verdicts)
+        verdict = combine(request, verdicts, names, failed, aggregate,
+                          time.perf_counter() - started, head)
+        return replace(verdict, notes=(*verdict.notes, note)) if note else verdict
 
     def panel_head(self, request: JudgeRequest, verdicts: Sequence[Verdict]) -> Head:
         """The panel head for these members' judges and prompts and this kind; none is
@@ -95,12 +106,7 @@ class PanelJudge(Judge):
         fit = ("fit one: python -m pytest_llmjudge calibrate LABELS --llmjudge-fit-head "
                "--llmjudge-update-calibration with this panel configured, or set "
                "llmjudge_panel_aggregate=mean")
-        if kind is None or request.scale is not None:
-            raise JudgeConfigError(
-                f"llmjudge_panel_aggregate=learned: a {request.task} request "
-                f"{'on a scale ' if request.scale else ''}has no panel head (heads score "
-                "YES/NO requests of kinds judged, grounded, correct and checklist); set "
-                "llmjudge_panel_aggregate=mean for it")
+        assert kind is not None  # scorable(request)
         if self.calibration is None or self.settings.heads == "off":
             raise JudgeConfigError(
                 "llmjudge_panel_aggregate=learned reads a panel head from the calibration "
@@ -115,6 +121,11 @@ class PanelJudge(Judge):
                 f"{self.calibration.path or 'the calibration file'} for {judge} with "
                 f"prompts {prompt}" + (f" ({seen})" if seen else "") + "; " + fit)
         return head
+
+
+def scorable(request: JudgeRequest) -> bool:
+    """A panel head can score it: a YES/NO request of a kind heads are fitted for."""
+    return KIND_OF_TASK.get(request.task) is not None and request.scale is None
 
 
 def panel_key(verdicts: Sequence[Verdict]) -> tuple[str, str]:
