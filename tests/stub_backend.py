@@ -193,13 +193,22 @@ class ScriptedBackend:
             body = {"reasoning": f"poll {poll + 1} thinks {answer}", "answer": answer}
         else:
             answer = "YES" if votes[0] == "Y" else "NO"
-            body = {"answer": answer, "reason": "direct"}
+            body = {f.name: answer if f.name == "answer" else "direct"
+                    for f in request.reply.fields}
         p_yes = 0.8 if answer == "YES" else 0.3
         probs = {"answer": {"YES": p_yes, "NO": 1 - p_yes}} if self.supports_logprobs else {}
         return Completion(json.dumps(body), probs, *self.tokens)
 
     def _fixed(self, request: CompletionRequest) -> Completion:
         probs = self.script.get("probs")
-        return Completion(self.script["text"], {"answer": probs} if probs else {},
-                          *self.tokens)
+        text = self.script["text"]
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and "reason" in body and len(request.reply.fields) == 1:
+            # An answer-only request: the same reply, cut after its answer (a judge
+            # under a grammar writes nothing more).
+            text = json.dumps({k: v for k, v in body.items() if k != "reason"})
+        return Completion(text, {"answer": probs} if probs else {}, *self.tokens)
 

@@ -35,16 +35,17 @@ def _cache(project: pytest.Pytester) -> Path:
 def test_a_second_run_replays_every_call(project: pytest.Pytester) -> None:
     first = project.runpytest("--llmjudge-report=r.json")
     first.assert_outcomes(passed=1, failed=1)
-    first.stdout.fnmatch_lines(["stub calls: 2",
-                                "judge calls: 2 made, 0 replayed from the cache;*"])
+    # test_good's answer; test_bad's answer, and its reason (it failed).
+    first.stdout.fnmatch_lines(["stub calls: 3",
+                                "judge calls: 3 made, 0 replayed from the cache;*"])
     second = project.runpytest("--llmjudge-report=r.json")
     second.assert_outcomes(passed=1, failed=1)
     second.stdout.fnmatch_lines(["*judge: stub:v1, strategy logprob, *from cache*",
                                  "stub calls: 0",
-                                 "judge calls: 0 made, 2 replayed from the cache;*"])
+                                 "judge calls: 0 made, 3 replayed from the cache;*"])
     report = json.loads((project.path / "r.json").read_text())
     assert all(v["cached"] for t in report["tests"] for v in t["verdicts"])
-    assert report["totals"]["replayed"] == 2 and report["totals"]["calls"] == 0
+    assert report["totals"]["replayed"] == 3 and report["totals"]["calls"] == 0
 
 
 def test_a_new_judge_model_is_never_served_an_old_grade(
@@ -53,7 +54,7 @@ def test_a_new_judge_model_is_never_served_an_old_grade(
     project.runpytest().assert_outcomes(passed=1, failed=1)
     monkeypatch.setenv("STUB_JUDGE", "stub:v2")
     result = project.runpytest()
-    result.stdout.fnmatch_lines(["stub calls: 2", "judge calls: 2 made, 0 replayed*"])
+    result.stdout.fnmatch_lines(["stub calls: 3", "judge calls: 3 made, 0 replayed*"])
 
 
 def test_record_mode_none_names_the_nearest_key_and_what_differed(
@@ -110,12 +111,12 @@ def test_record_mode_once_records_new_tests_and_refuses_new_calls_of_old_ones(
 def test_record_mode_all_remakes_and_off_keeps_no_cache(project: pytest.Pytester) -> None:
     project.runpytest().assert_outcomes(passed=1, failed=1)
     again = project.runpytest("--llmjudge-record-mode=all")
-    again.stdout.fnmatch_lines(["stub calls: 2", "judge calls: 2 made, 0 replayed*"])
+    again.stdout.fnmatch_lines(["stub calls: 3", "judge calls: 3 made, 0 replayed*"])
     for path in (project.path / ".llmjudge").iterdir():
         path.unlink()
     (project.path / ".llmjudge").rmdir()
     result = project.runpytest("--llmjudge-record-mode=off")
-    result.stdout.fnmatch_lines(["stub calls: 2", "judge calls: 2 made, 0 replayed*"])
+    result.stdout.fnmatch_lines(["stub calls: 3", "judge calls: 3 made, 0 replayed*"])
     assert not (project.path / ".llmjudge").exists()
 
 
@@ -124,22 +125,29 @@ def test_exported_judgments_replay_offline_in_record_mode_none(
 ) -> None:
     target = project.path / "recorded" / "judgments.jsonl"  # the directory does not exist
     first = project.runpytest(f"--llmjudge-cache-export={target}")
-    first.stdout.fnmatch_lines([f"llmjudge: 2 judgment(s) exported to {target}: 2 from this "
-                                "run (2 new, 0 re-recorded)"])
+    first.stdout.fnmatch_lines([f"llmjudge: 3 judgment(s) exported to {target}: 3 from this "
+                                "run (3 new, 0 re-recorded)"])
     lines = target.read_text().splitlines()
     assert json.loads(lines[0]) == {"format": "pytest-llmjudge judgments", "version": 1}
     entries = [json.loads(line) for line in lines[1:]]
-    assert [e["test"] for e in entries] == ["test_replies.py::test_bad",
-                                            "test_replies.py::test_good"]
-    assert entries[1]["judged"] == ['a good reply'] and entries[1]["judge"] == "stub:v1"
-    assert entries[1]["reply"]["choice_probs"]["answer"]["YES"] == 0.9
+    assert [e["test"] for e in entries] == ["test_replies.py::test_bad"] * 2 + [
+        "test_replies.py::test_good"]
+    # The failure's answer, and the reason written for it, are both recorded; the pass
+    # has its answer only.
+    replies = sorted(json.loads(e["reply"]["text"]) == {"answer": "NO"} for e in entries[:2])
+    assert replies == [False, True]
+    assert any(json.loads(e["reply"]["text"]).get("reason") == "stub says"
+               for e in entries[:2])
+    assert json.loads(entries[2]["reply"]["text"]) == {"answer": "YES"}
+    assert entries[2]["judged"] == ['a good reply'] and entries[2]["judge"] == "stub:v1"
+    assert entries[2]["reply"]["choice_probs"]["answer"]["YES"] == 0.9
     # A fresh clone: no cache, only the committed file.
     for path in (project.path / ".llmjudge").iterdir():
         path.unlink()
     result = project.runpytest(f"--llmjudge-cache-import={target}",
                                "--llmjudge-record-mode=none")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["stub calls: 0", "judge calls: 0 made, 2 replayed*"])
+    result.stdout.fnmatch_lines(["stub calls: 0", "judge calls: 0 made, 3 replayed*"])
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -187,7 +195,7 @@ def test_a_corrupt_cache_file_is_moved_aside_and_the_run_goes_on(
     result = project.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "stub calls: 2",
+        "stub calls: 3",
         "warning: the judge cache *judgments.sqlite3 was not a usable database (*); moved it "
         "to judgments.sqlite3.corrupt-* and started an empty cache"])
     assert list(path.parent.glob("judgments.sqlite3.corrupt-*"))
@@ -213,7 +221,7 @@ def test_a_read_only_cache_directory_warns_and_runs_uncached(
     result = project.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "stub calls: 2",
+        "stub calls: 3",
         "warning: the judge cache directory *.llmjudge cannot be written (*); this run keeps "
         "its judgments in memory only, and saves none*"])
     assert list(read_only.iterdir()) == []

@@ -46,10 +46,18 @@ def test_a_failing_item_fails_the_checklist_with_a_table(pytester: pytest.Pytest
         "E   *checklist: 2 of 3 items passed; failed: pass rate 0.667 < threshold 1.00",
         "E *  items:",
         "E *  1. PASS     P(YES)=0.90    Mentions the order number",
-        "E *       reason: stub says YES to Mentions the order number",
+        # A passing item's reason is not written (llmjudge_reasons=failures), and the
+        # table says so; the failing item's is.
+        "E *       reason: reason not generated: passed at 0.90, threshold 0.50*",
         "E *  3. FAIL     P(YES)=0.20    Does not promise a delivery date",
         "E *       reason: stub says NO to Does not promise a delivery date",
-        "stub calls: 3",
+        "stub calls: 4",
+    ])
+    every = pytester.runpytest("--llmjudge-reasons=all", "--llmjudge-record-mode=off")
+    every.stdout.fnmatch_lines([
+        "E *       reason: stub says YES to Mentions the order number",
+        "E *       reason: stub says NO to Does not promise a delivery date",
+        "stub calls: 6",
     ])
 
 
@@ -221,7 +229,9 @@ def test_a_generated_checklist_is_written_once_and_reused(pytester: pytest.Pytes
     first = pytester.runpytest("-s")
     first.assert_outcomes(passed=1)
     first.stdout.fnmatch_lines(["*checklist written by the judge to *test_reply.checklist; review "
-                                "it and commit it*", "stub calls: 4", "stub lists written: 1, *"])
+                                "it and commit it*",
+                                # The list, three items, and the failing item's reason.
+                                "stub calls: 5", "stub lists written: 1, *"])
     text = _checklist_file(pytester).read_text()
     assert text.startswith("# pytest-llmjudge checklist v1\n")
     assert f"instruction: {json.dumps(INSTRUCTION)}\n" in text
@@ -231,14 +241,15 @@ def test_a_generated_checklist_is_written_once_and_reused(pytester: pytest.Pytes
     # (The judge cache replays the two unchanged items; only the edited one is judged.)
     second = pytester.runpytest("-s")
     second.assert_outcomes(passed=1)
+    # The edited item fails under the stub: its answer, and its reason.
     second.stdout.fnmatch_lines(["*checklist from *test_reply.checklist*",
-                                 "stub calls: 1", "stub lists written: 0, *"])
+                                 "stub calls: 2", "stub lists written: 0, *"])
     # The flag has the judge write it again, whatever the record mode: in mode none,
     # from the judge's recorded reply (same judge, same prompt, same list).
     third = pytester.runpytest("--llmjudge-record-mode=none", "--llmjudge-update-checklists")
     third.assert_outcomes(passed=1)
     third.stdout.fnmatch_lines(["stub calls: 0", "stub lists written: 0, *",
-                                "judge calls: 0 made, 4 replayed from the cache*"])
+                                "judge calls: 0 made, 5 replayed from the cache*"])
     assert "Says sorry" not in _checklist_file(pytester).read_text()
 
 

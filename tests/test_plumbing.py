@@ -29,7 +29,7 @@ def _stub(pytester: pytest.Pytester, text: str, probs: dict[str, float] | None =
     ("text", "message"),
     [
         ("Sure! The answer is YES.", "*judge reply is not JSON*"),
-        ('{"answer": "PROBABLY", "reason": "hm"}', "*does not fit the verdict schema at answer*"),
+        ('{"answer": "PROBABLY"}', "*does not fit the verdict schema at answer*"),
         ('{"verdict": true}', "*does not fit the verdict schema*"),
     ],
 )

@@ -37,11 +37,11 @@ def test_the_summary_follows_quiet_and_verbose(project: pytest.Pytester) -> None
     """)
     default = project.runpytest("--llmjudge-record-mode=off").stdout.str()
     assert "judged assertions: 1 passed, 1 failed; 1 judge error(s)" in default
-    assert "judge calls: 2 made, 0 replayed from the cache; 48 tokens," in default
+    assert "judge calls: 3 made, 0 replayed from the cache; 72 tokens," in default
     assert "slowest judged tests:" in default and "borderline verdicts" in default
     assert "ERROR test_errors.py::test_empty: " not in default
     quiet = project.runpytest("-q", "--llmjudge-record-mode=off").stdout.str()
-    assert "judged assertions: 1 passed" in quiet and "judge calls: 2 made" in quiet
+    assert "judged assertions: 1 passed" in quiet and "judge calls: 3 made" in quiet
     assert "slowest judged tests:" not in quiet and "borderline" not in quiet
     verbose = project.runpytest("-v", "--llmjudge-record-mode=off").stdout.str()
     assert ("ERROR test_errors.py::test_empty: JudgeConfigError: the output to judge is empty"
@@ -84,12 +84,12 @@ def test_xdist_workers_share_the_cache_and_the_controller_prints_merged_totals(
     first = project.runpytest_subprocess("-n", "2", "--llmjudge-report=r.json")
     first.assert_outcomes(passed=9, failed=1)
     out = first.stdout.str()
-    assert out.count("judge calls: 10 made, 0 replayed from the cache; 240 tokens") == 1
+    assert out.count("judge calls: 11 made, 0 replayed from the cache; 264 tokens") == 1
     assert out.count("judged assertions: 9 passed, 1 failed") == 1
     second = project.runpytest_subprocess("-n", "2", "--llmjudge-report=r.json")
-    assert second.stdout.str().count("judge calls: 0 made, 10 replayed from the cache") == 1
+    assert second.stdout.str().count("judge calls: 0 made, 11 replayed from the cache") == 1
     report = json.loads((project.path / "r.json").read_text())
-    assert report["totals"]["replayed"] == 10 and len(report["tests"]) == 10
+    assert report["totals"]["replayed"] == 11 and len(report["tests"]) == 10
 
 
 def test_a_spent_call_budget_errors_the_assertions_past_it(project: pytest.Pytester) -> None:
@@ -160,7 +160,7 @@ def test_a_dry_run_counts_calls_makes_none_and_replays_what_it_can(
     result.assert_outcomes(passed=1, failed=1, skipped=2)
     result.stdout.fnmatch_lines([
         "stub calls: 0",
-        "judge calls: 0 made, 2 replayed from the cache*",
+        "judge calls: 0 made, 3 replayed from the cache*",  # test_bad's reason too
         "dry run: 5 judge call(s) counted, none made*",
         # chainpoll's 3 minimum polls; the checklist's list, and its one placeholder item.
         "SKIPPED [1] test_more.py:3: llmjudge dry run: 3 judge call(s) counted, none made",

@@ -139,7 +139,8 @@ def assert_checklist(output: object, *, items: Sequence[str] | None = None,
                      threshold: float | None = None, name: str | None = None,
                      strategy: str | None = None, polls: int | None = None,
                      min_polls: int | None = None, confidence: float | None = None,
-                     unstable: str | None = None) -> Verdict:
+                     unstable: str | None = None,
+        reasons: str | None = None) -> Verdict:
     """Assert that ``output`` passes a checklist: each item a YES/NO question judged on
     its own, the score the (weighted) share of items passed, ``threshold`` the share
     required (default 1.0: every item). With ``instruction=`` and no items, the judge
@@ -152,7 +153,7 @@ def assert_checklist(output: object, *, items: Sequence[str] | None = None,
                          weights=weights, threshold=threshold, name=name,
                          where="assert_checklist()", policy_keywords=dict(
                              strategy=strategy, polls=polls, min_polls=min_polls,
-                             confidence=confidence, unstable=unstable))
+                             confidence=confidence, unstable=unstable, reasons=reasons))
 
 
 MARKER_KEYWORDS = ("threshold", "weights", "instruction", "name")

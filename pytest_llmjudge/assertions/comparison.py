@@ -79,7 +79,8 @@ def assert_better(candidate: object, reference: object, *, criteria: str,
                   allow_tie: bool = False, threshold: float | None = None,
                   instruction: str | None = None, strategy: str | None = None,
                   polls: int | None = None, min_polls: int | None = None,
-                  confidence: float | None = None, unstable: str | None = None) -> Verdict:
+                  confidence: float | None = None, unstable: str | None = None,
+        reasons: str | None = None) -> Verdict:
     """Assert that ``candidate`` meets ``criteria`` better than ``reference``. Judged in
     both orders; a preference that flips with the order is a tie, which fails unless
     ``allow_tie``. ``threshold`` (above 0.5; else ``@pytest.mark.llmjudge``'s) also
@@ -89,13 +90,14 @@ def assert_better(candidate: object, reference: object, *, criteria: str,
     return _run("assert_better()", candidate, reference, criteria, threshold, allow_tie,
                 accept, instruction, dict(strategy=strategy, polls=polls,
                                           min_polls=min_polls, confidence=confidence,
-                                          unstable=unstable))
+                                          unstable=unstable, reasons=reasons))
 
 
 def assert_not_worse(candidate: object, reference: object, *, criteria: str,
                      instruction: str | None = None, strategy: str | None = None,
                      polls: int | None = None, min_polls: int | None = None,
-                     confidence: float | None = None, unstable: str | None = None) -> Verdict:
+                     confidence: float | None = None, unstable: str | None = None,
+        reasons: str | None = None) -> Verdict:
     """Assert that ``candidate`` is not worse than ``reference`` by ``criteria``: it passes
     when the candidate is judged better or tied (a preference that flips with the order
     is a tie), and fails only when both orders prefer the reference. It has no
@@ -104,5 +106,5 @@ def assert_not_worse(candidate: object, reference: object, *, criteria: str,
     return _run("assert_not_worse()", candidate, reference, criteria, None, False,
                 ("BETTER", "TIE"), instruction, dict(
                     strategy=strategy, polls=polls, min_polls=min_polls,
-                    confidence=confidence, unstable=unstable))
+                    confidence=confidence, unstable=unstable, reasons=reasons))
 

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from ..judging import composite, requests
+from ..judging.strategies import unexplained, with_shown_reason
 from ..judging.verdict import Verdict
 from ..session import running
 from ._shared import (
@@ -31,7 +32,8 @@ __all__ = ["JudgeAssertionError", "assert_abstains", "assert_correct", "assert_g
 def assert_judged(output: object, criterion: str, *, threshold: float | None = None,
                   strategy: str | None = None, polls: int | None = None,
                   min_polls: int | None = None, confidence: float | None = None,
-                  unstable: str | None = None, scale: int | None = None) -> Verdict:
+                  unstable: str | None = None, reasons: str | None = None,
+                  scale: int | None = None) -> Verdict:
     """Assert that the judge finds ``output`` meets ``criterion``.
 
     Fails with an explanation when the score is below the threshold (or the polled
@@ -44,14 +46,15 @@ def assert_judged(output: object, criterion: str, *, threshold: float | None = N
     __tracebackhide__ = True
     return judge_and_conclude("assert_judged()", output, criterion, threshold, dict(
         strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
-        unstable=unstable), scale=scale)
+        unstable=unstable, reasons=reasons), scale=scale)
 
 
 def assert_grounded(answer: object, *, context: str, question: str | None = None,
                     claims: str | None = None, threshold: float | None = None,
                     strategy: str | None = None, polls: int | None = None,
                     min_polls: int | None = None, confidence: float | None = None,
-                    unstable: str | None = None) -> Verdict:
+                    unstable: str | None = None,
+        reasons: str | None = None) -> Verdict:
     """Assert that every claim in ``answer`` is supported by ``context`` (adherence: a
     true statement the context does not make is still a failure).
 
@@ -69,7 +72,7 @@ def assert_grounded(answer: object, *, context: str, question: str | None = None
         session, item = running()
         policy, resolved = policy_and_threshold(session, item, threshold, where, dict(
             strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
-            unstable=unstable))
+            unstable=unstable, reasons=reasons))
         request = requests.grounded(answer, shown_context, shown_question, resolved, policy)
         verdict = judge_grounded(session.judge, request, mode)
         session.record(item, verdict)
@@ -79,7 +82,8 @@ def assert_grounded(answer: object, *, context: str, question: str | None = None
 def assert_correct(answer: object, *, question: str, reference: str | None = None,
                    threshold: float | None = None, strategy: str | None = None,
                    polls: int | None = None, min_polls: int | None = None,
-                   confidence: float | None = None, unstable: str | None = None) -> Verdict:
+                   confidence: float | None = None, unstable: str | None = None,
+        reasons: str | None = None) -> Verdict:
     """Assert that ``answer`` answers ``question`` correctly: judged against
     ``reference`` when given, by the judge's world knowledge otherwise."""
     __tracebackhide__ = True
@@ -90,7 +94,7 @@ def assert_correct(answer: object, *, question: str, reference: str | None = Non
         session, item = running()
         policy, resolved = policy_and_threshold(session, item, threshold, where, dict(
             strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
-            unstable=unstable))
+            unstable=unstable, reasons=reasons))
         request = requests.correct(answer, shown_question, shown_reference, resolved, policy)
         verdict = session.evaluate(item, request)
     return conclude(verdict, request.policy.unstable)
@@ -99,28 +103,30 @@ def assert_correct(answer: object, *, question: str, reference: str | None = Non
 def assert_abstains(answer: object, *, question: str, context: str | None = None,
                     threshold: float | None = None, strategy: str | None = None,
                     polls: int | None = None, min_polls: int | None = None,
-                    confidence: float | None = None, unstable: str | None = None) -> Verdict:
+                    confidence: float | None = None, unstable: str | None = None,
+        reasons: str | None = None) -> Verdict:
     """Assert that ``answer`` declines, or says it does not know, instead of answering
     ``question`` (use it where ``context`` cannot answer the question). A hedged guess
     is an answer, not an abstention."""
     __tracebackhide__ = True
     return _abstention("assert_abstains()", requests.ABSTAINS, answer, question, context, threshold,
                        dict(strategy=strategy, polls=polls, min_polls=min_polls,
-                            confidence=confidence, unstable=unstable))
+                            confidence=confidence, unstable=unstable, reasons=reasons))
 
 
 def assert_not_abstains(answer: object, *, question: str, context: str | None = None,
                         threshold: float | None = None, strategy: str | None = None,
                         polls: int | None = None, min_polls: int | None = None,
                         confidence: float | None = None,
-                        unstable: str | None = None) -> Verdict:
+                        unstable: str | None = None,
+        reasons: str | None = None) -> Verdict:
     """Assert that ``answer`` answers ``question`` rather than declining (use it where
     the context holds the answer, to catch an app that refuses too often). It does not
     check that the answer is right: pair it with assert_grounded or assert_correct."""
     __tracebackhide__ = True
     return _abstention("assert_not_abstains()", requests.ANSWERS, answer, question, context,
                        threshold, dict(strategy=strategy, polls=polls, min_polls=min_polls,
-                                       confidence=confidence, unstable=unstable))
+                                       confidence=confidence, unstable=unstable, reasons=reasons))
 
 
 def _abstention(where: str, criterion: str, answer: object, question: object,
@@ -139,12 +145,13 @@ def _abstention(where: str, criterion: str, answer: object, question: object,
         policy, resolved = policy_and_threshold(session, item, threshold, where,
                                                 policy_keywords)
         opposite = requests.ANSWERS if criterion == requests.ABSTAINS else requests.ABSTAINS
-        asked, other = (requests.abstention(answer, shown_question, shown_context, c,
-                                            resolved, policy)
+        asked, other = (unexplained(requests.abstention(answer, shown_question,
+                                                        shown_context, c, resolved, policy))
                         for c in (criterion, opposite))
         yes, no = session.judge_all([asked, other])
-        verdict = composite.both_ways(yes, no, asked.threshold, criterion=criterion,
-                                      latency_s=time.perf_counter() - started)
+        verdict = with_shown_reason(session.judge, composite.both_ways(
+            yes, no, asked.threshold, criterion=criterion,
+            latency_s=time.perf_counter() - started), [asked, other], policy.reasons)
         session.record(item, verdict)
     return conclude(verdict, asked.policy.unstable)
 

@@ -12,10 +12,12 @@ from typing import Any
 
 from ..errors import JudgeConfigError
 from ..judging.policy import (
+    REASONS,
     STRATEGIES,
     UNSTABLE_MODES,
     parse_confidence,
     parse_polls,
+    parse_reasons,
     parse_strategy,
     parse_unstable,
 )
@@ -290,6 +292,10 @@ OPTIONS: tuple[Option, ...] = (
            "confidence of the interval that settles a polled verdict, in (0, 1) (default 0.9)"),
     Option("unstable", parse_unstable, "fail",
            f"what an UNSTABLE verdict does: {', '.join(UNSTABLE_MODES)} (default fail)"),
+    Option("reasons", parse_reasons, "failures",
+           f"which one-pass verdicts get the judge's written reason: {', '.join(REASONS)} "
+           "(default failures: failing, UNSTABLE and borderline verdicts; the score never "
+           "depends on it, and a polled verdict always reasons)"),
     Option("report", _optional_path, "",
            "write every verdict of the run as JSON to this path"),
     Option("record_mode", _record_mode, "new_episodes",

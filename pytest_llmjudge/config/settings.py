@@ -48,6 +48,7 @@ class Settings:
     min_polls: int = _default("min_polls")
     confidence: float = _default("confidence")
     unstable: str = _default("unstable")
+    reasons: str = _default("reasons")
     report: str | None = _default("report")
     record_mode: str = _default("record_mode")
     cache_dir: str | None = _default("cache_dir")
@@ -83,7 +84,8 @@ class Settings:
     @property
     def policy(self) -> Policy:
         return Policy(strategy=self.strategy, polls=self.polls, min_polls=self.min_polls,
-                      confidence=self.confidence, unstable=self.unstable)
+                      confidence=self.confidence, unstable=self.unstable,
+                      reasons=self.reasons)
 
     def backend_config(self) -> BackendConfig:
         """The part of the settings a built-in backend reads."""

@@ -136,7 +136,7 @@ def _atomic_claims(judge: Judge,
     checks = [make_request(claim, STATED_CRITERION, 0.5, 0.5, task="claim",
                            inputs=(("context", request.output), ("question_text", None),
                                    ("response", request.output)),
-                           policy=Policy(strategy="single"))
+                           policy=Policy(strategy="single", reasons="none"))
               for claim in written.items]
     stated = evaluate_many(judge, checks)
     kept = [c.output for c in stated if c.passed]

@@ -76,7 +76,8 @@ def both_ways(asked: Verdict, opposite: Verdict, threshold: float, *, criterion:
                      asked.output, latency_s, NO_EXTRA)
     side = asked if verdict.passed else opposite
     return dataclasses.replace(verdict, answer=asked.answer if verdict.passed else
-                               opposite.answer, reasoning=side.reasoning)
+                               opposite.answer, reasoning=side.reasoning,
+                               reasoned=side.reasoned)
 
 
 def build(parts: Sequence[Verdict], kind: str, weights: Sequence[float],
@@ -84,8 +85,10 @@ def build(parts: Sequence[Verdict], kind: str, weights: Sequence[float],
            unstable: bool, criterion: str, output: str, latency_s: float,
            extra: Extra) -> Verdict:
     failing = [p for p in parts if not _firm(p)]
-    # The reason shown is the first part that argues for the verdict's side.
-    reason = ((failing or list(parts)) if not passed else parts)[0].reasoning if parts else ""
+    # The reason shown is the first part that argues for the verdict's side (one whose
+    # reason was written, where any was: llmjudge_reasons writes only some).
+    side = list((failing or list(parts)) if not passed else parts)
+    shown = next((p for p in side if p.reasoned), side[0]) if side else None
     costs = [p.cost_usd for p in parts if p.cost_usd is not None]
     if extra.cost_usd is not None:
         costs.append(extra.cost_usd)
@@ -94,7 +97,8 @@ def build(parts: Sequence[Verdict], kind: str, weights: Sequence[float],
         score=score,
         threshold=threshold,
         answer="YES" if passed else "NO",
-        reasoning=reason,
+        reasoning=shown.reasoning if shown is not None else "",
+        reasoned=shown.reasoned if shown is not None else True,
         criterion=criterion,
         output=output,
         judge_id=parts[0].judge_id,

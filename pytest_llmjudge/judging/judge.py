@@ -30,7 +30,7 @@ from ..storage.record_modes import Replayer
 from . import strategies
 from .policy import poll_seed
 from .prompts import PromptTemplate, load, untrusted_tag
-from .reply_formats import JudgeReply, choice_value, parse_reply, reply_spec
+from .reply_formats import JudgeReply, choice_value, explaining, parse_reply, reply_spec
 from .verdict import JudgeRequest, Verdict, Vote
 
 if TYPE_CHECKING:  # sqlite3 loads with the first judge call
@@ -207,7 +207,10 @@ class Judge:
         """One vote, and the judge's hidden state at the answer where asked for and the
         backend can show it (what a head is fitted on, and scores)."""
         messages, untrusted = self.render(request, mode)
-        spec = reply_spec(mode, request.scale, pair=request.task == "pairwise")
+        # A direct reply stops after its answer: the reason, where one is wanted, is
+        # written by ``explain`` (a local model continues the same sequence).
+        spec = reply_spec(mode, request.scale, pair=request.task == "pairwise",
+                          reason=mode != "direct")
         call = self.call(messages, untrusted, spec, lambda text: parse_reply(text, spec),
                          prompt=self.prompt_version(request, mode), index=index,
                          sampled=sampled, need_probs=need_probs,
@@ -238,6 +241,27 @@ class Judge:
             cached=call.replayed == call.attempts,
             dry_run=call.dry_run,
         ), call.completion.hidden_state
+
+    def explain(self, request: JudgeRequest, vote: Vote) -> Vote:
+        """``vote`` (a direct answer) with the judge's reason for it: the same prompt,
+        the reply held to the answer already given, the reason generated after it. A
+        local model finds the prompt and the answer in its KV cache and only writes;
+        the call is recorded like any other, so a replay replays the reason too."""
+        messages, untrusted = self.render(request, "direct")
+        spec = explaining(reply_spec("direct", request.scale,
+                                     pair=request.task == "pairwise"), vote.answer)
+        call = self.call(messages, untrusted, spec, lambda text: parse_reply(text, spec),
+                         prompt=self.prompt_version(request, "direct"), index=0,
+                         sampled=False, need_probs=False, max_tokens=self.settings.max_tokens)
+        costs = [c for c in (vote.cost_usd, call.cost_usd) if c is not None]
+        return dataclasses.replace(
+            vote, reason=call.value.reason,
+            prompt_tokens=vote.prompt_tokens + call.prompt_tokens,
+            completion_tokens=vote.completion_tokens + call.completion_tokens,
+            latency_s=vote.latency_s + call.busy_s, attempts=vote.attempts + call.attempts,
+            cost_usd=sum(costs) if costs else None,
+            cached=vote.cached and call.replayed == call.attempts,
+            dry_run=vote.dry_run or call.dry_run)
 
     def call(self, messages: Sequence[Message], untrusted: tuple[str, ...], spec: ReplySpec,
              validate: Callable[[str], T], *, prompt: str, index: int, sampled: bool,

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from ..errors import JudgeConfigError
 from . import composite
 from .judge import Judge, evaluate_many
+from .strategies import unexplained, with_shown_reason
 from .verdict import JudgeRequest, Verdict
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def order_requests(request: JudgeRequest, reference: str) -> list[JudgeRequest]:
     is decided at 0.5 (which position it prefers), whatever the comparison's own
     threshold, so a polled order keeps polling while its preference is unsettled."""
     inputs = tuple(i for i in request.inputs if i[0] != "response_b")
-    ordered = dataclasses.replace(request, threshold=EVEN, threshold_given=True)
+    ordered = dataclasses.replace(unexplained(request), threshold=EVEN, threshold_given=True)
     return [dataclasses.replace(ordered, inputs=(*inputs, ("response_b", reference))),
             dataclasses.replace(ordered, output=reference,
                                 inputs=(*inputs, ("response_b", request.output)))]
@@ -96,8 +97,8 @@ def alone_request(request: JudgeRequest, output: str) -> JudgeRequest:
     The checklist prompt asks it (task "side": no fitted threshold or checklist head
     applies, so the score is the P(YES) a pairwise head was fitted on)."""
     inputs = tuple(i for i in request.inputs if i[0] == "instruction")
-    return dataclasses.replace(request, output=output, task="side", inputs=inputs,
-                               threshold=EVEN, threshold_given=True)
+    return dataclasses.replace(unexplained(request), output=output, task="side",
+                               inputs=inputs, threshold=EVEN, threshold_given=True)
 
 
 def outcome(first: float, second: float) -> str:
@@ -140,13 +141,16 @@ def compare(judge: Judge, request: JudgeRequest, reference: str,
         sides = [alone_request(request, request.output), alone_request(request, reference)]
         verdicts = evaluate_many(judge, sides)
         if all(v.strategy == "logprob" for v in verdicts):
-            return combine_alone(request, verdicts, head, accept,
-                                 time.perf_counter() - started)
+            return with_shown_reason(judge, combine_alone(
+                request, verdicts, head, accept, time.perf_counter() - started), sides,
+                request.policy.reasons)
         # P(YES) was not read after all (a server that sent no logprobs): ask the orders
         # too, and combine by the unfitted rule (the alone calls replay from the cache).
     calls = requests_for(judge, request, reference)
     verdicts = evaluate_many(judge, calls)
-    return combine(judge, request, calls, verdicts, accept, time.perf_counter() - started)
+    return with_shown_reason(judge, combine(judge, request, calls, verdicts, accept,
+                                            time.perf_counter() - started), calls,
+                             request.policy.reasons)
 
 
 def head_ahead(judge: Judge, request: JudgeRequest, reference: str) -> Head | None:
@@ -206,10 +210,11 @@ def combine_signals(request: JudgeRequest, parts: Sequence[Verdict], signals: Si
     # the output the verdict favours.
     favoured = score >= EVEN
     sided = [p for p, s in ((parts[0], signals.first), (parts[1], signals.second))
-             if (s >= EVEN) == favoured]
-    reason = sided[0].reasoning if sided else parts[2 if favoured else 3].reasoning
-    return dataclasses.replace(verdict, answer=result, reasoning=reason,
-                               reference=parts[1].output, score_source=source)
+             if (s >= EVEN) == favoured] + [parts[2 if favoured else 3]]
+    shown = next((p for p in sided if p.reasoned), sided[0])
+    return dataclasses.replace(verdict, answer=result, reasoning=shown.reasoning,
+                               reasoned=shown.reasoned, reference=parts[1].output,
+                               score_source=source)
 
 
 def combine_alone(request: JudgeRequest, parts: Sequence[Verdict], head: Head,
@@ -231,9 +236,10 @@ def combine_alone(request: JudgeRequest, parts: Sequence[Verdict], head: Head,
     verdict = composite.build(parts, "alone", (1.0, 1.0), notes, score, request.threshold,
                               passed, any(p.unstable for p in parts), request.criterion,
                               request.output, latency_s, composite.NO_EXTRA)
-    return dataclasses.replace(verdict, answer=result,
-                               reasoning=parts[0 if score >= EVEN else 1].reasoning,
-                               reference=parts[1].output, score_source=_head_source(head))
+    shown = parts[0 if score >= EVEN else 1]
+    return dataclasses.replace(verdict, answer=result, reasoning=shown.reasoning,
+                               reasoned=shown.reasoned, reference=parts[1].output,
+                               score_source=_head_source(head))
 
 
 def _head_source(head: Head) -> str:
@@ -274,6 +280,7 @@ def combine_orders(request: JudgeRequest, orders: Sequence[Verdict], accept: Seq
     # The reason shown argues for the side the candidate's verdict came down on.
     side = orders[0] if first >= 0.5 or result == "WORSE" else orders[1]
     return dataclasses.replace(verdict, answer=result, reasoning=side.reasoning,
+                               reasoned=side.reasoned,
                                reference=orders[1].output)  # order 2 shows it as A
 
 

@@ -29,6 +29,12 @@ STRATEGIES = ("auto", "single", "logprob", "chainpoll", "weighted")
 POLLING = ("chainpoll", "weighted")
 NEEDS_LOGPROBS = ("logprob", "weighted")
 UNSTABLE_MODES = ("fail", "warn", "error")
+# When a one-pass verdict (single, logprob) gets its reason written: for failures (and
+# UNSTABLE verdicts, and verdicts within REASON_MARGIN of their threshold), for every
+# verdict, or never. A polled verdict reasons before it answers, whatever this says.
+REASONS = ("failures", "all", "none")
+# A pass this close to its threshold is worth explaining: it may flip on the next run.
+REASON_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,12 @@ class Policy:
     min_polls: int = 3  # drawn before the stopping rule is consulted
     confidence: float = 0.9
     unstable: str = "fail"  # what an UNSTABLE verdict does to the assertion
+    reasons: str = "failures"  # which one-pass verdicts get a reason (REASONS)
 
     def keywords(self) -> dict[str, object]:
         return {"strategy": self.strategy, "polls": self.polls, "min_polls": self.min_polls,
-                "confidence": self.confidence, "unstable": self.unstable}
+                "confidence": self.confidence, "unstable": self.unstable,
+                "reasons": self.reasons}
 
 
 POLICY_KEYWORDS = tuple(Policy().keywords())
@@ -95,12 +103,24 @@ def parse_unstable(raw: object) -> str:
     return str(value)
 
 
+def parse_reasons(raw: object) -> str:
+    value = raw.strip().lower() if isinstance(raw, str) else raw
+    if value not in REASONS:
+        raise JudgeConfigError(
+            f"reasons={raw!r} is not a valid choice; use one of {', '.join(REASONS)} "
+            "(write the judge's reason for failing and borderline verdicts only, for "
+            "every verdict, or for none)"
+        )
+    return str(value)
+
+
 _PARSERS: dict[str, Callable[[object], object]] = {
     "strategy": parse_strategy,
     "polls": parse_polls,
     "min_polls": lambda raw: parse_polls(raw, "min_polls"),
     "confidence": parse_confidence,
     "unstable": parse_unstable,
+    "reasons": parse_reasons,
 }
 
 

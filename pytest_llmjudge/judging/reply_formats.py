@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..backends.base import ChoiceField, ReplySpec, TextField
+from ..backends.base import ChoiceField, ReplyField, ReplySpec, TextField
 from ..errors import JudgeReplyError
 
 REASON_MAX_CHARS = 400
@@ -46,14 +46,34 @@ def rating_field(points: int) -> ChoiceField:
     return ChoiceField("rating", {str(i): (str(i),) for i in range(1, points + 1)})
 
 
-def reply_spec(mode: str, scale: int | None = None, pair: bool = False) -> ReplySpec:
+def reply_spec(mode: str, scale: int | None = None, pair: bool = False, *,
+               reason: bool = True) -> ReplySpec:
     """The reply format for a mode, with a YES/NO answer, a rating (``scale``) or the
-    better of two responses (``pair``: A or B)."""
+    better of two responses (``pair``: A or B). ``reason=False`` (direct mode only):
+    the answer alone, the reply closed right after it. The prompt still asks for the
+    reason, so the answer is read at the same position with the same text before it,
+    and a reason asked for later (``explaining``) continues the same sequence."""
     spec = REPLIES[mode]
-    if scale is None and not pair:
-        return spec
-    choice = PAIR if pair else rating_field(scale or 0)
-    return ReplySpec(fields=tuple(choice if f is ANSWER else f for f in spec.fields))
+    if scale is not None or pair:
+        choice = PAIR if pair else rating_field(scale or 0)
+        spec = ReplySpec(fields=tuple(choice if f is ANSWER else f for f in spec.fields))
+    if not reason:
+        if mode != "direct":
+            raise ValueError("only a direct reply can be cut after its answer")
+        spec = ReplySpec(fields=spec.fields[:1])
+    return spec
+
+
+def explaining(spec: ReplySpec, answer: str) -> ReplySpec:
+    """``spec`` with its choice field held to ``answer``: the reply that writes the
+    reason for an answer already decided (a grammar, or a remote server's JSON schema,
+    leaves the judge no other answer to write)."""
+    fields: list[ReplyField] = []
+    for f in spec.fields:
+        if isinstance(f, ChoiceField):
+            f = ChoiceField(f.name, {answer: f.spellings[answer]})
+        fields.append(f)
+    return ReplySpec(fields=tuple(fields))
 
 
 def choice_value(answer: str, scale: int | None = None) -> float:
@@ -96,9 +116,11 @@ def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
             f"judge reply does not fit the verdict schema at {where}: {err.message}; "
             f"reply was {_clip(text)}"
         ) from None
-    text_field = next(f.name for f in spec.fields if isinstance(f, TextField))
+    text_field = next((f.name for f in spec.fields if isinstance(f, TextField)), None)
     choice = next(f.name for f in spec.fields if isinstance(f, ChoiceField))
-    return JudgeReply(answer=data[choice], reason=data[text_field].strip())
+    # An answer-only reply has no reason: "" here, explained by the verdict's note.
+    reason = data[text_field].strip() if text_field is not None else ""
+    return JudgeReply(answer=data[choice], reason=reason)
 
 
 def _clip(text: str, limit: int = 200) -> str:

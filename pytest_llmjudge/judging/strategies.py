@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import LogprobsUnavailableError
-from .policy import NEEDS_LOGPROBS, POLLING, default_strategy, settle
+from .policy import NEEDS_LOGPROBS, POLLING, REASON_MARGIN, default_strategy, settle
 from .reply_formats import choice_value
 from .verdict import JudgeRequest, Verdict, Vote
 
@@ -80,7 +80,80 @@ def _run(judge: Judge, request: JudgeRequest) -> Verdict:
         if head is not None:
             verdict = dataclasses.replace(verdict, score_source=(
                 f"{head.describe()}; P(YES) {vote.p_yes:.3f}"))
+        verdict = with_reason(judge, request, verdict)
     return dataclasses.replace(verdict, latency_s=time.perf_counter() - started)
+
+
+def wants_reason(verdict: Verdict, reasons: str) -> bool:
+    """Whether ``llmjudge_reasons`` asks for this verdict's reason: always (all), never
+    (none), or (failures) for a failure, an UNSTABLE verdict, or a pass within
+    REASON_MARGIN of its threshold, which the next run may flip."""
+    if reasons == "all":
+        return True
+    if reasons == "none" or verdict.dry_run:
+        return False
+    return (not verdict.passed or verdict.unstable
+            or verdict.score - verdict.threshold < REASON_MARGIN)
+
+
+def with_reason(judge: Judge, request: JudgeRequest, verdict: Verdict) -> Verdict:
+    """A one-pass verdict with the judge's reason written where ``request``'s policy
+    wants one. The verdict stands either way: a reason that cannot be had (record mode
+    none with no recorded reason, a spent budget, a reply that does not fit) leaves a
+    note saying why, and the cache's notes list it."""
+    if verdict.reasoned or not verdict.votes or not wants_reason(verdict,
+                                                                 request.policy.reasons):
+        return verdict
+    from ..errors import JudgeError
+
+    try:
+        explained = judge.explain(request, verdict.votes[0])
+    except JudgeError as err:
+        why = (f"reason not generated: the verdict ({verdict.outcome} at "
+               f"{verdict.score:.2f}) needed one, and asking for it failed: {err}")
+        judge.replayer.note(why)
+        return dataclasses.replace(verdict, reasoning=why)
+    # A one-pass verdict is its one vote: its totals are the explained vote's.
+    return dataclasses.replace(
+        verdict, votes=(explained,), reasoning=explained.reason, reasoned=True,
+        prompt_tokens=explained.prompt_tokens, completion_tokens=explained.completion_tokens,
+        attempts=explained.attempts, cost_usd=explained.cost_usd,
+        cached=verdict.cached and explained.cached)
+
+
+def unexplained(request: JudgeRequest) -> JudgeRequest:
+    """A part of a combined verdict, asked without a reason: its own pass or fail says
+    nothing about the combined verdict's (an order of a comparison that prefers B may
+    be the candidate winning), so ``with_shown_reason`` decides instead."""
+    return dataclasses.replace(request, policy=dataclasses.replace(request.policy,
+                                                                   reasons="none"))
+
+
+def with_shown_reason(judge: Judge, verdict: Verdict, calls: Sequence[JudgeRequest],
+                      reasons: str) -> Verdict:
+    """A combined verdict (a comparison, a question asked both ways) shows the reason of
+    one of its parts, ``calls[i]``'s verdict, asked ``unexplained``. Where the combined
+    verdict wants a reason under ``reasons``, the part it shows is explained now."""
+    if verdict.reasoned or not calls or not wants_reason(verdict, reasons):
+        return verdict
+    index = next((i for i, part in enumerate(verdict.parts)
+                  if not part.reasoned and part.reasoning == verdict.reasoning), None)
+    if index is None or index >= len(calls):
+        return verdict
+    request = calls[index]
+    old = verdict.parts[index]
+    part = with_reason(judge, dataclasses.replace(
+        request, policy=dataclasses.replace(request.policy, reasons="all")), old)
+    parts = (*verdict.parts[:index], part, *verdict.parts[index + 1:])
+    costs = [c for c in (verdict.cost_usd, part.cost_usd) if c is not None]
+    return dataclasses.replace(
+        verdict, parts=parts, reasoning=part.reasoning, reasoned=part.reasoned,
+        prompt_tokens=verdict.prompt_tokens + part.prompt_tokens - old.prompt_tokens,
+        completion_tokens=(verdict.completion_tokens + part.completion_tokens
+                           - old.completion_tokens),
+        attempts=verdict.attempts + part.attempts - old.attempts,
+        cost_usd=sum(costs) - (old.cost_usd or 0.0) if costs else None,
+        cached=verdict.cached and part.cached)
 
 
 def verdict_of(judge: Judge, request: JudgeRequest, strategy: str, vote: Vote) -> Verdict:
@@ -130,6 +203,10 @@ def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
               if (choice_value(v.answer, request.scale) >= request.threshold) == passed]
     # The reason shown is one that argues for the verdict's side, if any vote does.
     reason = (agrees or list(votes))[0].reason
+    passed_word = "passed" if passed else "failed"
+    unwritten = ("" if reason else
+                 f"reason not generated: {passed_word} at {score:.2f}, threshold "
+                 f"{request.threshold:.2f} (llmjudge_reasons={request.policy.reasons})")
     counts = Counter(v.answer for v in votes).most_common()
     tied = [answer for answer, n in counts if n == counts[0][1]]
     majority = tied[0] if len(tied) == 1 else (agrees or list(votes))[0].answer
@@ -139,7 +216,8 @@ def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
         score=score,
         threshold=request.threshold,
         answer=majority,
-        reasoning=reason,
+        reasoning=reason or unwritten,
+        reasoned=bool(reason),
         criterion=request.criterion,
         output=request.output,
         judge_id=judge.backend.judge_id,

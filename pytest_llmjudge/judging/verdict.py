@@ -67,7 +67,9 @@ class Verdict:
     score: float  # 0..1: P(YES), or the mean of the poll scores
     threshold: float
     answer: str  # the majority answer, "YES" or "NO" (or the most common rating)
-    reasoning: str  # the reason of a vote that agrees with the verdict
+    # The reason of a vote that agrees with the verdict; where none was written
+    # (llmjudge_reasons), why not: "reason not generated: passed at 0.91 ...".
+    reasoning: str
     criterion: str
     output: str
     judge_id: str  # backend, model name and model-file hash (or remote model name)
@@ -97,6 +99,7 @@ class Verdict:
     # "" when the score is P(YES) or the votes; else what scored it (a fitted head). The
     # vote keeps P(YES) beside it.
     score_source: str = ""
+    reasoned: bool = True  # False: ``reasoning`` says why the judge wrote no reason
 
     @property
     def polls(self) -> int:
