@@ -23,6 +23,7 @@
 
     python benchmarks/cache.py            # writes benchmarks/results/cache.json
     python benchmarks/cache.py --only import --out benchmarks/results/import.json
+    python benchmarks/cache.py --only replay --repeats 5 --out benchmarks/results/replay.json
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class Stub:
     supports_logprobs = True
 
     def complete(self, request):
-        text = json.dumps({"answer": "YES", "reason": "stub"})
+        text = json.dumps({f.name: "YES" if f.name == "answer" else "stub"
+                           for f in request.reply.fields})
         return Completion(text, {"answer": {"YES": 0.9, "NO": 0.1}}, 20, 4)
 
     def close(self):
@@ -176,6 +178,40 @@ def real_model(root: Path, n: int, model: str, repeats: int) -> dict[str, Any]:
             "judged_to_replay_ratio": seconds / statistics.median(replay)}
 
 
+def replay_overhead(root: Path, n: int, repeats: int) -> dict[str, Any]:
+    """What a replayed judged assertion adds over a plain assert, per assertion: suites
+    of n and 2n tests, replayed and plain, interleaved run by run. The slope between
+    the two sizes leaves out what a run pays once (imports, opening the cache); the
+    n-test difference keeps it in, as a user's suite of n tests sees it."""
+    sizes = (n, 2 * n)
+    judged = {size: project(root, f"judged{size}", JUDGED, size, "smollm2-135m", stub=True)
+              for size in sizes}
+    plain = {size: project(root, f"plain{size}", PLAIN, size, "smollm2-135m")
+             for size in sizes}
+    for size in sizes:
+        _, done = pytest_run(judged[size])
+        assert done.returncode == 0, done.stdout[-3000:]
+    times: dict[str, list[float]] = {f"{kind}{size}": [] for kind in ("replay", "plain")
+                                     for size in sizes}
+    for _ in range(repeats):
+        for size in sizes:
+            seconds, done = pytest_run(judged[size], "--llmjudge-record-mode=none")
+            assert f"judge calls: 0 made, {size} replayed" in done.stdout, done.stdout[-2000:]
+            times[f"replay{size}"].append(seconds)
+            times[f"plain{size}"].append(pytest_run(plain[size])[0])
+    median = {k: statistics.median(v) for k, v in times.items()}
+    slope_replay = (median[f"replay{2 * n}"] - median[f"replay{n}"]) / n
+    slope_plain = (median[f"plain{2 * n}"] - median[f"plain{n}"]) / n
+    return {"sizes": sizes, "repeats": repeats, "suite_s": times,
+            "replay_extra_ms_per_assertion_at_n": (median[f"replay{n}"]
+                                                    - median[f"plain{n}"]) / n * 1000,
+            "replay_ms_per_assertion_slope": slope_replay * 1000,
+            "plain_ms_per_test_slope": slope_plain * 1000,
+            "replay_extra_ms_per_assertion_slope": (slope_replay - slope_plain) * 1000,
+            "replay_fixed_extra_s": (median[f"replay{n}"] - median[f"plain{n}"])
+            - (slope_replay - slope_plain) * n}
+
+
 def import_cost(root: Path, lines: int) -> dict[str, Any]:
     import jsonschema
 
@@ -237,9 +273,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--real-n", type=int, default=20)
     parser.add_argument("--import-lines", type=int, default=100_000)
-    parser.add_argument("--only", choices=["import"], default=None)
+    parser.add_argument("--only", choices=["import", "replay"], default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "cache.json")
     args = parser.parse_args()
+    if args.only == "replay":
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = replay_overhead(Path(tmp), args.n, args.repeats)
+        print("replay:", json.dumps(figures, indent=1), flush=True)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"replay": figures}, indent=2))
+        return
     if args.only == "import":
         with tempfile.TemporaryDirectory() as tmp:
             figures = import_cost(Path(tmp), args.import_lines)

@@ -30,14 +30,35 @@ def register(value: str) -> None:
             _registered.add(value)
 
 
+_secret_name: dict[object, bool] = {}  # environment variable name -> names a secret
+
+
 def secret_values() -> list[str]:
     """Every secret this process holds, longest first (so a key that contains another
     is masked whole)."""
-    values = {v for k, v in os.environ.items()
-              if any(n in k.upper() for n in SECRET_NAMES) and len(v) >= MIN_SECRET_CHARS}
+    values = set(_environ_secrets())
     with _lock:
         values |= _registered
     return sorted(values, key=len, reverse=True)
+
+
+def _environ_secrets() -> set[str]:
+    """The environment's secrets. Every text the plugin writes is masked (twice per
+    replayed verdict), and testing every variable's name each time cost more than the
+    rest of a replay: which names hold secrets is worked out once per name. The names
+    are os.environ's own (bytes on POSIX), the public mapping where that is not there."""
+    data = getattr(os.environ, "_data", None)
+    items = data.items() if isinstance(data, dict) else os.environ.items()
+    found = set()
+    for name, value in items:
+        secret = _secret_name.get(name)
+        if secret is None:
+            text = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+            secret = _secret_name[name] = any(n in text.upper() for n in SECRET_NAMES)
+        if secret and len(value) >= MIN_SECRET_CHARS:
+            found.add(value.decode("utf-8", "surrogateescape") if isinstance(value, bytes)
+                      else value)
+    return found
 
 
 def mask(text: str) -> str:

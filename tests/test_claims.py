@@ -115,7 +115,8 @@ def test_a_failure_lists_the_unsupported_sentence_first(pytester: pytest.Pyteste
         "E *       reason: checked A late fee is 50 cents.",
         "E *  1. PASS     P(YES)=0.90    It opens at 9am.",
         "E *  3. PASS     P(YES)=0.90    Members borrow 12 books.",
-        "stub kinds: ['claim', 'claim', 'claim']",
+        # Three claims' answers, and the unsupported claim's reason.
+        "stub kinds: ['claim', 'claim', 'claim', 'claim']",
     ])
 
 

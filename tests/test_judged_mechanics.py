@@ -34,8 +34,10 @@ def test_pass_and_fail_with_readable_reasons(judged: pytest.Pytester) -> None:
         "*Thanks for writing in! Could you send me your order number*",
         "*judge answered * (P(YES) = 0.*); reason:",
         "*judge: llamacpp:smollm2-135m@sha256:b179c9523d0e, strategy logprob, prompt "
-        "criterion.v1@*+replies.v1@*#direct, from cache, *tokens, *s, 1 call(s)",
-    ])  # (test_fails asks what test_passes asked: its call replays from the cache)
+        "criterion.v1@*+replies.v1@*#direct, *tokens, *s, 2 call(s)",
+    ])  # (test_fails asks what test_passes asked: its answer replays from the cache, and
+    # the reason, which the far pass did not need, is the one call made)
+    assert "from cache" not in result.stdout.str()
     # Plugin frames are hidden: the traceback points at the test's own line only.
     assert "pytest_llmjudge/" not in result.stdout.str()
 

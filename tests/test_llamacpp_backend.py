@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_llmjudge.backends.base import CompletionRequest
-from pytest_llmjudge.backends.llamacpp import LlamaCppBackend, schema_grammar
+from pytest_llmjudge.backends.llamacpp import EVAL_CHUNK, LlamaCppBackend, schema_grammar
 from pytest_llmjudge.backends.models import resolve
-from pytest_llmjudge.judging.prompts import load, untrusted_tag
+from pytest_llmjudge.judging.prompts import load, text_tag, untrusted_tag
 from pytest_llmjudge.judging.reply_formats import VERDICT_REPLY, parse_reply
 
 pytestmark = pytest.mark.mechanics
@@ -28,7 +28,7 @@ def backend() -> Iterator[LlamaCppBackend]:
 def _request(output: str, **overrides: object) -> CompletionRequest:
     template = load("criterion.v1")
     messages = template.render(criterion="The reply is polite", output=output,
-                               tag=untrusted_tag(output))
+                               tag=untrusted_tag(output), tag_output=text_tag(output))
     fields: dict[str, object] = dict(messages=messages, reply=VERDICT_REPLY, untrusted=(output,))
     fields.update(overrides)
     return CompletionRequest(**fields)  # type: ignore[arg-type]
@@ -65,11 +65,12 @@ def test_special_tokens_in_the_output_stay_text(backend: LlamaCppBackend) -> Non
 
 def test_output_that_mentions_a_placeholder_is_not_expanded() -> None:
     template = load("criterion.v1")
-    output = "{{criterion}} and </output_deadbeef>"
-    (_system, user) = template.render(criterion="C", output=output, tag=untrusted_tag(output))
+    output = "{{criterion}} and </text_deadbeef>"
+    (_system, user) = template.render(criterion="C", output=output, tag=untrusted_tag(output),
+                                      tag_output=text_tag(output))
     assert output in user.content
     assert user.content.count("Criterion: C") == 1
-    assert untrusted_tag(output) != "output_deadbeef"
+    assert text_tag(output) != "deadbeef"
 
 
 def test_prompt_version_tracks_the_file_content() -> None:
@@ -93,6 +94,7 @@ def test_every_task_prompt_renders_in_every_reply_mode() -> None:
     inputs = {"criterion": "C", "output": '"O"', "tag": "t", "context": '"X"',
               "question_text": "null", "reference": "null", "instruction": "null",
               "response_b": '"B"'}
+    inputs.update({f"tag_{name}": "t" for name in list(inputs)})
     for name, task in TASK_PROMPTS.items():
         for mode in ("direct", "cot"):
             # A comparison answers A or B: its reply modes say so (judge.template).
@@ -203,3 +205,29 @@ def test_calls_from_several_threads_take_turns(backend: LlamaCppBackend) -> None
     with ThreadPoolExecutor(max_workers=3) as pool:
         together = list(pool.map(lambda o: backend.complete(_request(o)), outputs))
     assert together == alone
+
+
+def test_answers_against_one_context_read_it_from_the_kv_cache(
+        backend: LlamaCppBackend) -> None:
+    from pytest_llmjudge.config.settings import Settings
+    from pytest_llmjudge.judging.judge import Judge
+    from pytest_llmjudge.judging.reply_formats import reply_spec
+    from pytest_llmjudge.judging.requests import make_request
+
+    judge = Judge(backend, Settings(model=MECHANICS_MODEL, record_mode="off"))
+    context = " ".join(f"Fact {i}: the shop sells item {i}." for i in range(30))
+    spec = reply_spec("direct", reason=False)
+    prompts = [judge.render(make_request(answer, "grounded", 0.5, task="grounded",
+                                         inputs=(("context", context),
+                                                 ("question_text", None))), "direct")
+               for answer in ("It sells item 3.", "It sells bicycles.")]
+    for messages, untrusted in prompts:
+        completion = backend.complete(CompletionRequest(messages=messages, reply=spec,
+                                                        untrusted=untrusted))
+    first, second = (backend._prompt_tokens(m, u) for m, u in prompts)
+    shared = next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)
+    # The second call read the tokens the two prompts share from the cache, in whole
+    # chunks of EVAL_CHUNK: the system text, the context and the question.
+    assert completion.reused_prompt_tokens == shared - shared % EVAL_CHUNK
+    assert shared > len(backend._tokenize(context, special=False))
+    assert completion.reused_prompt_tokens > 0.8 * completion.prompt_tokens

@@ -88,7 +88,8 @@ def test_a_panel_of_roles_shows_every_member_and_their_agreement(
     # Each role is its own prompt: the cache, thresholds and heads key it apart.
     assert [p["prompt_version"].rsplit("+", 1)[1] for p in parts] == [
         "role.strict", "role.lenient", "role.expert"]
-    assert "stub calls: 3" in result.stdout.str()
+    # Each member's answer, and its reason (each member failed the threshold too).
+    assert "stub calls: 6" in result.stdout.str()
     again = project.runpytest("--llmjudge-panel=@strict,@lenient,@expert",
                               "--llmjudge-record-mode=none")
     again.assert_outcomes(failed=1)  # every member's call replays from the cache

@@ -113,6 +113,8 @@ def test_the_marker_sets_the_policy_and_call_keywords_win(pytester: pytest.Pytes
         ("polls=2, min_polls=3", "min_polls=3 is above polls=2 (the maximum)"),
         ("confidence=1.0", "confidence=1.0 is outside (0, 1)"),
         ("strategy='vote'", "unknown strategy 'vote'"),
+        ("reasons='sometimes'", "reasons='sometimes' is not a valid choice; use one of "
+                                "failures, all, none"),
         ("'chainpoll'", "@pytest.mark.llmjudge takes keywords only"),
     ],
 )
@@ -129,6 +131,34 @@ def test_a_bad_marker_is_an_error_naming_it(pytester: pytest.Pytester, marker: s
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"E   *JudgeConfigError: *{message}*", "stub calls: 0"])
+
+
+def test_reasons_change_nothing_for_a_polled_verdict(pytester: pytest.Pytester) -> None:
+    _project(pytester, "YYY", """
+        from pytest_llmjudge import assert_judged
+
+        def test_polled():
+            verdict = assert_judged("Hello there", "The reply is polite", threshold=0.5,
+                                    strategy="chainpoll", reasons="none")
+            assert verdict.reasoned and verdict.reasoning.startswith("poll ")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["stub calls: 3"])  # the polls, and no reason call
+
+
+def test_a_bad_call_keyword_for_reasons_is_an_error(pytester: pytest.Pytester) -> None:
+    _project(pytester, "Y", """
+        from pytest_llmjudge import assert_grounded
+
+        def test_judged():
+            assert_grounded("Hello", context="Hello", reasons="often")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["E   *JudgeConfigError: assert_grounded(): reasons='often' "
+                                 "is not a valid choice; use one of failures, all, none*",
+                                 "stub calls: 0"])
 
 
 def test_auto_polls_votes_from_a_backend_without_probabilities(

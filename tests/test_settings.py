@@ -68,6 +68,8 @@ def test_precedence_cli_ini_env_default(
         (["--llmjudge-confidence=1"], "*--llmjudge-confidence: confidence='1' is outside (0, 1)*"),
         (["--llmjudge-confidence=0"], "*--llmjudge-confidence: confidence='0' is outside (0, 1)*"),
         (["--llmjudge-unstable=ignore"], "*--llmjudge-unstable*use one of fail, warn, error*"),
+        (["--llmjudge-reasons=sometimes"], "*--llmjudge-reasons: reasons='sometimes' is not a "
+                                           "valid choice; use one of failures, all, none*"),
         (["--llmjudge-polls=3", "--llmjudge-min-polls=4"],
          "*llmjudge_min_polls: min_polls=4 is above polls=3 (the maximum)*"),
     ],

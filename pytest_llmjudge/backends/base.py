@@ -119,6 +119,10 @@ class Completion:
     # little-endian bytes (compact enough to record; the same bytes fresh or replayed),
     # when the request asked for it and the backend can show it.
     hidden_state: bytes | None = None
+    # Prompt tokens a local model found already evaluated in its KV cache (the part
+    # this call shared with the one before): not recorded, not part of the reply, a
+    # run's own measure.
+    reused_prompt_tokens: int = field(default=0, compare=False)
 
 
 @runtime_checkable

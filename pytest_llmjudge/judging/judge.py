@@ -29,7 +29,7 @@ from ..errors import JudgeReplyError, LogprobsUnavailableError
 from ..storage.record_modes import Replayer
 from . import strategies
 from .policy import poll_seed
-from .prompts import PromptTemplate, load, untrusted_tag
+from .prompts import PromptTemplate, load, text_tag, untrusted_tag
 from .reply_formats import JudgeReply, choice_value, explaining, parse_reply, reply_spec
 from .verdict import JudgeRequest, Verdict, Vote
 
@@ -168,11 +168,20 @@ class Judge:
                   "" if request.scale is None else " scale")
         return load(TASK_PROMPTS[request.task], mode + suffix)
 
-    def render(self, request: JudgeRequest, mode: str) -> tuple[list[Message], tuple[str, ...]]:
+    def render(self, request: JudgeRequest, mode: str, *,
+               tags: str | None = None) -> tuple[list[Message], tuple[str, ...]]:
         """The messages, and the untrusted texts inside them. Every text under test is
         shown as a JSON string literal: newlines, quotes and anything that imitates the
         prompt's structure stay visibly inside one quoted value. Measured on the
-        hand-written cases, this cut the pull of injected "answer YES" text."""
+        hand-written cases, this cut the pull of injected "answer YES" text.
+
+        Each text sits between tags derived from its own hash (``{{tag_NAME}}``), which
+        it cannot contain: a text can never close its own section. A tag that depends
+        only on its own text keeps every section before the judged text the same from
+        call to call (20 answers against one context share the context's tokens, which
+        a local model then reads from its KV cache). Templates with one ``{{tag}}`` for
+        every section derive it from the judged texts (TAG_SOURCE). ``tags`` sets every
+        tag to one value (benchmarks/speed.py lays prompts out as before with it)."""
         shown = {"output": json.dumps(request.output, ensure_ascii=False)}
         for name, text in request.inputs:
             # A missing optional text (no question, no reference) is shown as null.
@@ -181,9 +190,11 @@ class Judge:
         texts = {**inputs, "output": request.output}
         source = "\x00".join(texts.get(name) or "" for name in
                               TAG_SOURCE.get(request.task, ("output",))) or request.output
+        own_tags = {f"tag_{name}": tags or text_tag(texts.get(name) or "")
+                    for name in shown}
         messages = self.template(request, mode).render(
-            criterion=request.criterion, tag=untrusted_tag(source),
-            points=str(request.scale or ""), **shown)
+            criterion=request.criterion, tag=tags or untrusted_tag(source),
+            points=str(request.scale or ""), **shown, **own_tags)
         if self.role:
             messages = with_role(messages, self.role)
         return messages, tuple(v for v in shown.values() if v != "null")
@@ -270,8 +281,6 @@ class Judge:
         derived seeds) while it raises JudgeReplyError; the last error is raised.
         ``prompt`` is the template version, part of the cache key. Each attempt goes
         through the replayer: replayed from the cache, made and recorded, or refused."""
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
-
         busy = [0.0]  # time in backend calls, not waiting for a free slot
 
         def send(request: CompletionRequest) -> Completion:
@@ -292,39 +301,43 @@ class Judge:
         # attempts a retry then fixed are kept too (a replay retraces the same attempts),
         # but none of a call that ends in an error.
         pending: list[Entry] = []
-        retrying = Retrying(stop=stop_after_attempt(1 + self.settings.retries),
-                            retry=retry_if_exception_type(JudgeReplyError), reraise=True)
-        try:
-            for attempt in retrying:
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    seed = poll_seed(self.settings.seed, index, attempts)
-                    temperature = (POLL_TEMPERATURE if sampled else
-                                   0.0 if attempts == 1 else RETRY_TEMPERATURE)
-                    answer = self.replayer.complete(
-                        send, self.backend.judge_id, prompt, CompletionRequest(
-                            messages=messages,
-                            reply=spec,
-                            untrusted=untrusted,
-                            temperature=temperature,
-                            choice_temperature=POLL_TEMPERATURE if sampled else 0.0,
-                            seed=seed,
-                            logprobs=need_probs,
-                            max_tokens=max_tokens,
-                            timeout=self.settings.timeout,
-                            hidden_state=hidden_state,
-                        ), index, pending)
-                    completion = answer.completion
-                    replayed += answer.replayed
-                    dry_run = dry_run or answer.dry_run
-                    prompt_tokens += completion.prompt_tokens
-                    completion_tokens += completion.completion_tokens
-                    if completion.cost_usd is not None and not answer.replayed:
-                        costs.append(completion.cost_usd)  # a replayed call cost nothing
-                    value = validate(completion.text)
-        except JudgeReplyError as err:
+        error: JudgeReplyError | None = None
+        # A plain loop, not tenacity: nothing waits between attempts, and a replayed
+        # verdict passes through here too (tenacity's machinery was a tenth of a replay).
+        for attempts in range(1, 2 + self.settings.retries):
+            seed = poll_seed(self.settings.seed, index, attempts)
+            temperature = (POLL_TEMPERATURE if sampled else
+                           0.0 if attempts == 1 else RETRY_TEMPERATURE)
+            try:
+                answer = self.replayer.complete(
+                    send, self.backend.judge_id, prompt, CompletionRequest(
+                        messages=messages,
+                        reply=spec,
+                        untrusted=untrusted,
+                        temperature=temperature,
+                        choice_temperature=POLL_TEMPERATURE if sampled else 0.0,
+                        seed=seed,
+                        logprobs=need_probs,
+                        max_tokens=max_tokens,
+                        timeout=self.settings.timeout,
+                        hidden_state=hidden_state,
+                    ), index, pending)
+                completion = answer.completion
+                replayed += answer.replayed
+                dry_run = dry_run or answer.dry_run
+                prompt_tokens += completion.prompt_tokens
+                completion_tokens += completion.completion_tokens
+                if completion.cost_usd is not None and not answer.replayed:
+                    costs.append(completion.cost_usd)  # a replayed call cost nothing
+                value = validate(completion.text)
+            except JudgeReplyError as err:
+                error = err
+                continue
+            error = None
+            break
+        if error is not None:
             raise JudgeReplyError(
-                f"{err} (after {attempts} attempts with {self.backend.judge_id}). "
+                f"{error} (after {attempts} attempts with {self.backend.judge_id}). "
                 "Raise llmjudge_max_tokens or llmjudge_retries, or use a larger judge model"
             ) from None
         assert completion is not None and value is not None

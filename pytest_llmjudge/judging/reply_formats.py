@@ -97,8 +97,6 @@ class JudgeReply:
 
 def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
     """Parse and validate one raw judge reply; raise JudgeReplyError saying what was wrong."""
-    import jsonschema  # deferred: keeps plugin import cheap
-
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -108,6 +106,10 @@ def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
     except (ValueError, RecursionError) as err:  # a 5,000-digit number, deep nesting
         raise JudgeReplyError(f"judge reply is not usable JSON ({type(err).__name__}: "
                               f"{str(err)[:100]}): {_clip(text)}") from None
+    if fits(data, spec):
+        return _reply(data, spec)
+    import jsonschema  # deferred: only a reply the quick check refuses needs it
+
     try:
         jsonschema.validate(data, spec.json_schema())
     except jsonschema.ValidationError as err:
@@ -116,11 +118,38 @@ def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
             f"judge reply does not fit the verdict schema at {where}: {err.message}; "
             f"reply was {_clip(text)}"
         ) from None
+    return _reply(data, spec)
+
+
+def _reply(data: dict[str, Any], spec: ReplySpec) -> JudgeReply:
     text_field = next((f.name for f in spec.fields if isinstance(f, TextField)), None)
     choice = next(f.name for f in spec.fields if isinstance(f, ChoiceField))
     # An answer-only reply has no reason: "" here, explained by the verdict's note.
     reason = data[text_field].strip() if text_field is not None else ""
     return JudgeReply(answer=data[choice], reason=reason)
+
+
+def fits(data: object, spec: ReplySpec) -> bool:
+    """A quick check that ``data`` is a reply ``spec`` accepts, for the replies a judge
+    writes (choices, and strings within their lengths). True only where the schema
+    would accept it too; False sends the reply to jsonschema, which then says what is
+    wrong (or accepts a field this check does not know). jsonschema checks the schema
+    itself on every call: on a replayed verdict that was most of the time spent."""
+    if not isinstance(data, dict) or len(data) != len(spec.fields):
+        return False
+    for f in spec.fields:
+        value = data.get(f.name)
+        if isinstance(f, ChoiceField):
+            if not isinstance(value, str) or value not in f.spellings:
+                return False
+            continue
+        schema = f.schema
+        if (schema.get("type") != "string" or not isinstance(value, str)
+                or not set(schema) <= {"type", "minLength", "maxLength"}):
+            return False
+        if not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value)):
+            return False
+    return True
 
 
 def _clip(text: str, limit: int = 200) -> str:

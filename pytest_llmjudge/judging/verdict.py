@@ -120,7 +120,10 @@ class Verdict:
         return excerpt(self.output)
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        # Field by field rather than dataclasses.asdict, which deep-copies every value:
+        # this runs for every verdict, replayed ones too. The same dict asdict gives.
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["votes"] = tuple(dict(vars(v)) for v in self.votes)
         data["output"] = self.output_excerpt
         data["reference"] = excerpt(self.reference)
         data["polls"] = self.polls

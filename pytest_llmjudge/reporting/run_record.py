@@ -39,6 +39,7 @@ class JudgedTest:
     outcome: str
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    seen: set[str] = field(default_factory=set, repr=False)  # the verdicts' JSON texts
 
     @property
     def judge_s(self) -> float:
@@ -76,15 +77,16 @@ class SessionRecord:
         for key, value in report.user_properties:
             if key == CALIBRATION_PROPERTY and str(value) not in self.calibration:
                 self.calibration.append(str(value))
-        verdicts = [json.loads(str(v)) for k, v in report.user_properties
-                    if k == VERDICT_PROPERTY]
+        shown = [str(v) for k, v in report.user_properties if k == VERDICT_PROPERTY]
         errors = [str(v) for k, v in report.user_properties if k == ERROR_PROPERTY]
-        if not verdicts and not errors:
+        if not shown and not errors:
             return
         entry = self.tests.setdefault(report.nodeid, JudgedTest(report.nodeid, report.outcome))
-        # user_properties accumulate over setup/call/teardown: keep only what is new.
-        known = {json.dumps(v, sort_keys=True) for v in entry.verdicts}
-        entry.verdicts += [v for v in verdicts if json.dumps(v, sort_keys=True) not in known]
+        # user_properties accumulate over setup/call/teardown: keep only what is new (the
+        # same JSON text is the same verdict; each is parsed once).
+        fresh = [text for text in shown if text not in entry.seen]
+        entry.seen.update(fresh)
+        entry.verdicts += [json.loads(text) for text in fresh]
         if errors:
             entry.error = errors[-1]
             entry.outcome = "error"
@@ -182,8 +184,13 @@ def calls_line(totals: dict[str, Any]) -> str:
     cost = (f"${totals.get('cost_usd', 0.0):.4f}" if priced == calls and calls else
             f"${totals.get('cost_usd', 0.0):.4f} for {priced} priced call(s)" if priced else
             "cost unknown (unpriced judge)" if calls else "$0")
+    reused = totals.get("reused_prompt_tokens", 0)
+    prompt = totals.get("prompt_tokens", 0)
+    # How much of the prompts a local model read from its KV cache: the shared prefix.
+    shared = (f"; {reused / prompt:.0%} of prompt tokens read from the KV cache"
+              if reused and prompt else "")
     return (f"judge calls: {calls} made, {totals.get('replayed', 0)} replayed from the cache; "
-            f"{tokens} tokens, {cost}, {totals.get('judge_s', 0.0):.1f}s judging")
+            f"{tokens} tokens, {cost}, {totals.get('judge_s', 0.0):.1f}s judging{shared}")
 
 
 def budget_line(budget: dict[str, Any], stops: int) -> str:

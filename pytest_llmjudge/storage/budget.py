@@ -34,6 +34,8 @@ class Totals:
     dry_run: int = 0  # calls a dry run counted instead of making
     prompt_tokens: int = 0  # of calls made (replayed calls cost none)
     completion_tokens: int = 0
+    # Of the prompt tokens of calls made, those a local model's KV cache already held.
+    reused_prompt_tokens: int = 0
     cost_usd: float = 0.0
     priced_calls: int = 0  # calls made whose price the backend knew
     judge_s: float = 0.0  # time inside backend calls

@@ -78,6 +78,14 @@ class CallKey:
     poll: int
     seed: int
     judged: tuple[str, ...] = field(default=(), compare=False)
+    # The judged texts as shown, for ``excerpts`` to cut and mask when a key is stored
+    # or a miss explained: a key that replays needs neither.
+    shown: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @functools.cached_property
+    def excerpts(self) -> tuple[str, ...]:
+        """Masked excerpts of the judged texts (``judged``, or made from ``shown``)."""
+        return self.judged or tuple(excerpt(mask(_plain(t)), SHOWN_CHARS) for t in self.shown)
 
     @functools.cached_property  # a key is hashed once (an import checks 100,000 of them)
     def digest(self) -> str:
@@ -92,8 +100,8 @@ class CallKey:
         if self.prompt != wanted.prompt:
             found.append(f"the prompt template (recorded {self.prompt}, now {wanted.prompt})")
         if self.texts != wanted.texts:
-            found.append(f"the judged text (recorded {list(self.judged)}, "
-                         f"now {list(wanted.judged)})")
+            found.append(f"the judged text (recorded {list(self.excerpts)}, "
+                         f"now {list(wanted.excerpts)})")
         elif self.request != wanted.request and self.prompt == wanted.prompt:
             found.append("the criterion or instructions (same template and judged text)")
         if self.sampling != wanted.sampling:
@@ -122,7 +130,7 @@ def call_key(judge: str, prompt: str, request: CompletionRequest, poll: int) -> 
     whole = {"messages": [[m.role, m.content] for m in request.messages],
              "reply": request.reply.json_schema(), "texts": texts}
     return CallKey(judge, prompt, _sha(texts), _sha(whole), sampling, poll, request.seed,
-                   tuple(excerpt(mask(_plain(t)), SHOWN_CHARS) for t in texts))
+                   shown=tuple(texts))
 
 
 def _plain(shown: str) -> str:
@@ -250,7 +258,7 @@ class JudgeCache:
 
     def put_many(self, entries: Iterable[Entry]) -> int:
         rows = [(e.key.digest, e.key.judge, e.key.prompt, e.key.texts, e.key.request,
-                 e.key.sampling, e.key.poll, e.key.seed, json.dumps(list(e.key.judged)),
+                 e.key.sampling, e.key.poll, e.key.seed, json.dumps(list(e.key.excerpts)),
                  e.test, json.dumps(completion_to_json(e.completion), sort_keys=True),
                  time.time()) for e in entries]
         # One transaction: another process sees all of the rows or none of them.

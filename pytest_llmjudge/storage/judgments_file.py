@@ -65,7 +65,7 @@ def line_of(entry: Entry) -> str:
     return json.dumps({
         "key": key.digest, "test": entry.test, "judge": key.judge, "prompt": key.prompt,
         "texts": key.texts, "request": key.request, "sampling": json.loads(key.sampling),
-        "poll": key.poll, "seed": key.seed, "judged": list(key.judged),
+        "poll": key.poll, "seed": key.seed, "judged": list(key.excerpts),
         "reply": completion_to_json(entry.completion),
     }, sort_keys=True, ensure_ascii=False)
 

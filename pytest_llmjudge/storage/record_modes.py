@@ -162,6 +162,7 @@ class Replayer:
             totals.judge_s += seconds
             totals.prompt_tokens += completion.prompt_tokens
             totals.completion_tokens += completion.completion_tokens
+            totals.reused_prompt_tokens += completion.reused_prompt_tokens
             if completion.cost_usd is not None:
                 totals.priced_calls += 1
                 totals.cost_usd += completion.cost_usd

@@ -22,13 +22,14 @@ from pytest_llmjudge.errors import JudgeError, JudgeReplyError
 from pytest_llmjudge.judging import requests
 from pytest_llmjudge.judging.judge import Judge
 from pytest_llmjudge.judging.policy import Policy
-from pytest_llmjudge.judging.reply_formats import parse_reply, reply_spec
+from pytest_llmjudge.judging.reply_formats import explaining, fits, parse_reply, reply_spec
 
 pytestmark = pytest.mark.unit
 FAST = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 SPECS = [reply_spec("direct"), reply_spec("cot"), reply_spec("direct", scale=5),
-         reply_spec("direct", pair=True)]
+         reply_spec("direct", pair=True), reply_spec("direct", reason=False),
+         explaining(reply_spec("direct"), "NO")]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
@@ -45,6 +46,23 @@ def test_any_reply_text_parses_or_is_a_reply_error(text: str, spec: Any) -> None
         return
     choices = next(f.choices for f in spec.fields if hasattr(f, "choices"))
     assert reply.answer in choices
+
+
+replies = st.fixed_dictionaries(
+    {}, optional={"answer": st.sampled_from(["YES", "NO", "A", "3", "yes", 1, None]),
+                  "reason": st.text(max_size=410) | st.integers(),
+                  "reasoning": st.text(max_size=490), "rating": st.sampled_from(["1", "5", "6"]),
+                  "other": json_values})
+
+
+@FAST
+@given(data=replies | json_values, spec=st.sampled_from(SPECS))
+def test_the_quick_reply_check_never_accepts_what_the_schema_refuses(data: Any,
+                                                                      spec: Any) -> None:
+    import jsonschema
+
+    if fits(data, spec):
+        jsonschema.validate(data, spec.json_schema())
 
 
 def test_pathological_json_is_a_reply_error() -> None:

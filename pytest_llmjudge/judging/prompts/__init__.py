@@ -90,4 +90,10 @@ def load(task: str, mode: str = "direct") -> PromptTemplate:
 def untrusted_tag(output: str) -> str:
     """A delimiter tag the output cannot close: it is derived from the output's own hash,
     which the output cannot contain. Deterministic, so identical requests stay identical."""
-    return "output_" + hashlib.sha256(output.encode("utf-8")).hexdigest()[:8]
+    return "output_" + text_tag(output)
+
+
+def text_tag(text: str) -> str:
+    """The tag suffix of one section (``<context_1a2b3c4d>``): the hash of the text it
+    wraps, which that text cannot contain, and which no other section's text changes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
