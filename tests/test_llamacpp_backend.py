@@ -228,6 +228,6 @@ def test_answers_against_one_context_read_it_from_the_kv_cache(
     shared = next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)
     # The second call read the tokens the two prompts share from the cache, in whole
     # chunks of EVAL_CHUNK: the system text, the context and the question.
-    assert completion.reused_prompt_tokens == shared - shared % EVAL_CHUNK
+    assert shared - EVAL_CHUNK < completion.reused_prompt_tokens <= shared
     assert shared > len(backend._tokenize(context, special=False))
     assert completion.reused_prompt_tokens > 0.8 * completion.prompt_tokens
