@@ -38,6 +38,8 @@ from .models import HubModel, LocalModel, local_file
 # to the bit on both packaged judges, and 64 took 11.9 s against 11.2 s for one batch of
 # 600 tokens on the 1.5B (2 cores).
 EVAL_CHUNK = 64
+# llama.cpp decodes a batch of fewer tokens than this another way (see _eval).
+SHORTEST_BATCH = 8
 _SENTINEL = re.compile("\ue000(\\d+)\ue001")
 # ChatML, for models whose GGUF carries no chat template.
 _CHATML = (
@@ -188,7 +190,7 @@ class LlamaCppBackend:
 
     def _complete(self, request: CompletionRequest) -> Completion:
         deadline = time.monotonic() + request.timeout
-        tokens, cuts = self._prompt_pieces(request.messages, request.untrusted)
+        tokens = self._prompt_tokens(request.messages, request.untrusted)
         prompt_tokens = len(tokens)
         needed = prompt_tokens + request.max_tokens + 16
         if needed > self._n_ctx:
@@ -210,7 +212,7 @@ class LlamaCppBackend:
                 scaffold += '"'
                 tokens += self._tokenize(scaffold, special=False)
                 wanted = request.hidden_state and hidden is None
-                common = self._eval(tokens, deadline, hidden=wanted, cuts=cuts)
+                common = self._eval(tokens, deadline, hidden=wanted)
                 reused = min(common, prompt_tokens) if reused is None else reused
                 if wanted:
                     hidden = self._hidden_state()
@@ -251,15 +253,6 @@ class LlamaCppBackend:
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
 
     def _prompt_tokens(self, messages: Sequence[Message], untrusted: Iterable[str]) -> list[int]:
-        return self._prompt_pieces(messages, untrusted)[0]
-
-    def _prompt_pieces(self, messages: Sequence[Message],
-                       untrusted: Iterable[str]) -> tuple[list[int], list[int]]:
-        """The prompt's tokens, and where its pieces start: each message (at the chat
-        template's control token) and each untrusted text, and the template text after
-        it. ``_eval`` reuses the KV cache up to a piece start, so a call that shares the
-        system prompt, or the context, with the one before reads exactly that again."""
-        cuts: list[int] = []
         marks = {text: f"\ue000{i}\ue001" for i, text in enumerate(untrusted) if text}
         originals = {mark: text for text, mark in marks.items()}
         chat: list[Any] = []
@@ -275,14 +268,10 @@ class LlamaCppBackend:
             if match.group(0) not in originals:
                 continue  # a look-alike in trusted text: tokenized with its surroundings
             tokens += self._tokenize(rendered[position : match.start()], special=True)
-            cuts.append(len(tokens))
             tokens += self._tokenize(originals[match.group(0)], special=False)
-            cuts.append(len(tokens))
             position = match.end()
         tokens += self._tokenize(rendered[position:], special=True)
-        control = self._lib.llama_vocab_is_control
-        cuts += [i for i, token in enumerate(tokens) if control(self._vocab, token)]
-        return tokens, cuts
+        return tokens
 
     def _cached_prefix(self, tokens: list[int]) -> int:
         """How many leading ``tokens`` the KV cache already holds."""
@@ -296,27 +285,30 @@ class LlamaCppBackend:
             common += 1
         return common
 
-    def _eval(self, tokens: list[int], deadline: float, *, hidden: bool = False,
-              cuts: Iterable[int] = ()) -> int:
+    def _eval(self, tokens: list[int], deadline: float, *, hidden: bool = False) -> int:
         """Bring the model's state to ``tokens``, reusing the cached prefix (the system
         prompt, and the context of calls that share one), checking the deadline between
         chunks; returns how many tokens were reused.
 
-        Tokens are evaluated in chunks that start at fixed positions (0, 64, 128, ...)
-        and at ``cuts`` (where the prompt's pieces start), and only whole chunks are
-        reused: every chunk is then computed from the same tokens in the same batch
-        whatever came before, so a verdict does not depend on the call before it. It
-        would: llama.cpp computes a batch of fewer than 8 tokens another way, and on the
-        1.5B model the logits of a prompt whose last 1 to 6 tokens were decoded apart
-        differed by up to 0.46 from the same prompt decoded whole (the reason call after
-        an answer call decoded 1 token apart).
+        Tokens are evaluated in chunks of EVAL_CHUNK at fixed positions (0, 64, 128,
+        ...), and only whole chunks are reused: every chunk is then computed from the
+        same tokens in the same batch whatever came before, so a verdict does not depend
+        on the call before it, and its P(YES) is the one the prompt decoded in a single
+        batch gives, to the bit (checked on HaluEval prompts with the 1.5B model). It
+        would not be otherwise: llama.cpp computes a batch of fewer than 8 tokens another
+        way (the logits of a prompt whose last 1 to 6 tokens were decoded apart differed
+        by up to 0.46), and reusing the cache up to where the prompt's pieces start (the
+        system message, the context), at offsets off the 64-token grid, moved P(YES) by
+        up to 0.014 on the same prompts, so that was not kept.
 
         With ``hidden``, the last token is decoded alone with hidden states on: the same
         forward pass gives the logits and the hidden state, and turning them on for the
         whole prompt would make llama.cpp compute an output row for every token."""
         llm = self._llm
         end = len(tokens) - 1 if hidden else len(tokens)
-        starts = sorted({0, *range(0, end, EVAL_CHUNK), *(c for c in cuts if 0 < c < end)})
+        starts = list(range(0, end, EVAL_CHUNK)) or [0]
+        if len(starts) > 1 and end - starts[-1] < SHORTEST_BATCH:
+            starts.pop()  # a short last chunk would be computed the other way
         # At least one token is decoded, so the logits belong to this sequence.
         cached = min(self._cached_prefix(tokens), len(tokens) - 1)
         common: int = max(start for start in starts if start <= cached)

@@ -73,3 +73,4 @@ def test_items_of_one_checklist_share_the_response() -> None:
     second = _rendered("checklist", "Sorry about the delay.", "Is short", inputs)
     shared = _shared(first[1], second[1])
     assert "Sorry about the delay." in shared and "Reply to the customer." in shared
+
