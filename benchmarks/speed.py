@@ -121,7 +121,6 @@ def verdicts(args: argparse.Namespace) -> dict[str, Any]:
         print(f"block {block}: " + ", ".join(
             f"{w} {statistics.median(r['seconds'] for r in seen[w]):.2f}s" for w in ways),
             flush=True)
-    bare = statistics.median(r["seconds"] for r in seen["bare"])
     after = seen["after"]
     passing = [r["seconds"] for r in after if not r["reasoned"]]
     reasoned = [r["seconds"] for r in after if r["reasoned"]]
@@ -135,8 +134,18 @@ def verdicts(args: argparse.Namespace) -> dict[str, Any]:
                            "after_reasoned_share": len(reasoned) / len(after),
                            "before_failing_median_s": statistics.median(
                                r["seconds"] for r in seen["before"] if not r["passed"]),
-                           "ratio_unreasoned_to_bare": (statistics.median(passing) / bare
-                                                        if passing else None)}
+                           # Row by row: the unreasoned verdicts are not a random
+                           # half (they pass), so their rows are compared with themselves.
+                           "ratio_unreasoned_to_bare_same_rows": statistics.median(
+                               a["seconds"] / b["seconds"] for a, b in zip(
+                                   after, seen["bare"], strict=True) if not a["reasoned"])
+                           if passing else None,
+                           "ratio_reasoned_to_before_same_rows": statistics.median(
+                               a["seconds"] / b["seconds"] for a, b in zip(
+                                   after, seen["before"], strict=True) if a["reasoned"])
+                           if reasoned else None,
+                           "total_after_to_before": sum(r["seconds"] for r in after)
+                           / sum(r["seconds"] for r in seen["before"])}
     for way in ("before", "after"):
         scores = [r["p_yes"] for r in seen[way]]
         labels = [r["label"] for r in seen[way]]
