@@ -15,6 +15,8 @@ Steps (each writes its figures to benchmarks/results/speed-STEP.json):
   (every section tagged by its own text, so the context is the same prefix for all 20)
   and as before (every tag derived from the judged answer, so the prompts part at the
   first tag). Seconds per call and the share of prompt tokens the KV cache served.
+- ``layout``: AUROC and accuracy of P(YES) on the same rows with the prompt laid out
+  as now and as before (only the tags differ).
 - ``remote``: the same rows through llama-cpp-python's OpenAI-compatible server on
   127.0.0.1: one call writing answer and reason, against the answer alone plus a
   second call for the reason where wanted. Seconds per verdict.
@@ -23,6 +25,7 @@ Steps (each writes its figures to benchmarks/results/speed-STEP.json):
 
     python benchmarks/speed.py verdicts --model qwen2.5-coder-1.5b --rows 24
     python benchmarks/speed.py prefix --model qwen2.5-coder-1.5b
+    python benchmarks/speed.py layout --model qwen2.5-coder-1.5b --rows 40
     python benchmarks/speed.py remote --model qwen2.5-coder-1.5b --rows 12
     python benchmarks/speed.py xdist --model qwen2.5-coder-1.5b
 """
@@ -236,6 +239,32 @@ def remote(args: argparse.Namespace) -> dict[str, Any]:
         server.stop()
 
 
+def layout(args: argparse.Namespace) -> dict[str, Any]:
+    """AUROC and accuracy at 0.5 of P(YES) on the same rows, with every section tagged
+    by its own text (now) and by the judged answer (before): the tags are all that
+    differs between the two prompts."""
+    from pytest_llmjudge.judging.reply_formats import reply_spec
+
+    settings = Settings(model=args.model, record_mode="off", timeout=1e6)
+    judge = Judge(create_backend(settings.backend_config()), settings)
+    spec = reply_spec("direct", reason=False)
+    rows = list(items("halueval_qa_dev", args.rows))
+    scores: dict[str, list[float]] = {"before": [], "now": []}
+    for item in rows:
+        request = grounded(item)
+        for way in scores:
+            tags = untrusted_tag(item["output"]) if way == "before" else None
+            messages, untrusted = judge.render(request, "direct", tags=tags)
+            completion = judge.backend.complete(CompletionRequest(
+                messages=messages, reply=spec, untrusted=untrusted, timeout=1e6))
+            scores[way].append(completion.choice_probs["answer"]["YES"])
+    labels = [r["label"] for r in rows]
+    return {"model": args.model, "rows": len(rows), **{
+        way: {"auroc": auroc(v, labels),
+              "accuracy": sum((x >= 0.5) == y for x, y in zip(v, labels, strict=True))
+              / len(labels)} for way, v in scores.items()}}
+
+
 XDIST_TEST = """
 import pytest
 from pytest_llmjudge import assert_grounded
@@ -274,11 +303,11 @@ def xdist(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=("verdicts", "prefix", "remote", "xdist"))
+    parser.add_argument("step", choices=("verdicts", "prefix", "layout", "remote", "xdist"))
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--rows", type=int, default=24)
     args = parser.parse_args()
-    result = {"verdicts": verdicts, "prefix": prefix, "remote": remote,
+    result = {"verdicts": verdicts, "prefix": prefix, "layout": layout, "remote": remote,
               "xdist": xdist}[args.step](args)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"speed-{args.step}.json"

@@ -29,7 +29,7 @@ from ..errors import JudgeReplyError, LogprobsUnavailableError
 from ..storage.record_modes import Replayer
 from . import strategies
 from .policy import poll_seed
-from .prompts import PromptTemplate, load, text_tag, untrusted_tag
+from .prompts import PromptTemplate, load, untrusted_tag
 from .reply_formats import JudgeReply, choice_value, explaining, parse_reply, reply_spec
 from .verdict import JudgeRequest, Verdict, Vote
 
@@ -190,7 +190,7 @@ class Judge:
         texts = {**inputs, "output": request.output}
         source = "\x00".join(texts.get(name) or "" for name in
                               TAG_SOURCE.get(request.task, ("output",))) or request.output
-        own_tags = {f"tag_{name}": tags or text_tag(texts.get(name) or "")
+        own_tags = {f"tag_{name}": tags or untrusted_tag(texts.get(name) or "")
                     for name in shown}
         messages = self.template(request, mode).render(
             criterion=request.criterion, tag=tags or untrusted_tag(source),

@@ -93,25 +93,23 @@ def parse_confidence(raw: object) -> float:
     return value
 
 
-def parse_unstable(raw: object) -> str:
+def _choice(name: str, raw: object, choices: tuple[str, ...], meaning: str) -> str:
     value = raw.strip().lower() if isinstance(raw, str) else raw
-    if value not in UNSTABLE_MODES:
+    if value not in choices:
         raise JudgeConfigError(
-            f"unstable={raw!r} is not a valid choice; use one of {', '.join(UNSTABLE_MODES)} "
-            "(fail the test, pass with a warning, or report an error)"
-        )
+            f"{name}={raw!r} is not a valid choice; use one of {', '.join(choices)} "
+            f"({meaning})")
     return str(value)
+
+
+def parse_unstable(raw: object) -> str:
+    return _choice("unstable", raw, UNSTABLE_MODES,
+                   "fail the test, pass with a warning, or report an error")
 
 
 def parse_reasons(raw: object) -> str:
-    value = raw.strip().lower() if isinstance(raw, str) else raw
-    if value not in REASONS:
-        raise JudgeConfigError(
-            f"reasons={raw!r} is not a valid choice; use one of {', '.join(REASONS)} "
-            "(write the judge's reason for failing and borderline verdicts only, for "
-            "every verdict, or for none)"
-        )
-    return str(value)
+    return _choice("reasons", raw, REASONS, "write the judge's reason for failing and "
+                   "borderline verdicts only, for every verdict, or for none")
 
 
 _PARSERS: dict[str, Callable[[object], object]] = {

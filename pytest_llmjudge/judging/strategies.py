@@ -96,6 +96,12 @@ def wants_reason(verdict: Verdict, reasons: str) -> bool:
             or verdict.score - verdict.threshold < REASON_MARGIN)
 
 
+def unwritten(passed: bool, score: float, threshold: float, reasons: str) -> str:
+    """What a verdict whose reason was not written shows instead, never ""."""
+    return (f"reason not generated: {'passed' if passed else 'failed'} at {score:.2f}, "
+            f"threshold {threshold:.2f} (llmjudge_reasons={reasons})")
+
+
 def with_reason(judge: Judge, request: JudgeRequest, verdict: Verdict) -> Verdict:
     """A one-pass verdict with the judge's reason written where ``request``'s policy
     wants one. The verdict stands either way: a reason that cannot be had (record mode
@@ -134,8 +140,12 @@ def with_shown_reason(judge: Judge, verdict: Verdict, calls: Sequence[JudgeReque
     """A combined verdict (a comparison, a question asked both ways) shows the reason of
     one of its parts, ``calls[i]``'s verdict, asked ``unexplained``. Where the combined
     verdict wants a reason under ``reasons``, the part it shows is explained now."""
-    if verdict.reasoned or not calls or not wants_reason(verdict, reasons):
+    if verdict.reasoned or not calls:
         return verdict
+    if not wants_reason(verdict, reasons):
+        # Its parts were asked without reasons: the note speaks of the combined verdict.
+        return dataclasses.replace(verdict, reasoning=unwritten(
+            verdict.passed, verdict.score, verdict.threshold, reasons))
     index = next((i for i, part in enumerate(verdict.parts)
                   if not part.reasoned and part.reasoning == verdict.reasoning), None)
     if index is None or index >= len(calls):
@@ -203,10 +213,6 @@ def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
               if (choice_value(v.answer, request.scale) >= request.threshold) == passed]
     # The reason shown is one that argues for the verdict's side, if any vote does.
     reason = (agrees or list(votes))[0].reason
-    passed_word = "passed" if passed else "failed"
-    unwritten = ("" if reason else
-                 f"reason not generated: {passed_word} at {score:.2f}, threshold "
-                 f"{request.threshold:.2f} (llmjudge_reasons={request.policy.reasons})")
     counts = Counter(v.answer for v in votes).most_common()
     tied = [answer for answer, n in counts if n == counts[0][1]]
     majority = tied[0] if len(tied) == 1 else (agrees or list(votes))[0].answer
@@ -216,7 +222,8 @@ def _verdict(judge: Judge, request: JudgeRequest, strategy: str, mode: str,
         score=score,
         threshold=request.threshold,
         answer=majority,
-        reasoning=reason or unwritten,
+        reasoning=reason or unwritten(passed, score, request.threshold,
+                                      request.policy.reasons),
         reasoned=bool(reason),
         criterion=request.criterion,
         output=request.output,
