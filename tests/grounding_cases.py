@@ -18,11 +18,6 @@ BRIDGE = ("Engineers closed the Harlow footbridge on Monday after inspectors fou
           "that a ferry will carry pedestrians across the river in the meantime.")
 
 
-# A correct answer followed by one invented detail: the 1.5B judge ranks it below every
-# grounded response but still gives it P(YES) 0.56 at the default threshold. Kept, and
-# expected to fail there, so the weakness stays visible (calibration moves thresholds).
-KNOWN_LENIENT = {"loans-invented-fee"}
-
 
 @dataclass(frozen=True)
 class Grounding:

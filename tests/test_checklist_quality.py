@@ -97,8 +97,8 @@ def test_abstention_is_told_from_an_answer(quality_judge: Judge, answer: str,
 
 
 def test_atomic_claims_catch_an_invention_inside_one_sentence(quality_judge: Judge) -> None:
-    # Whole, this one-sentence answer passes (tests/grounding_cases.py: KNOWN_LENIENT);
-    # split into claims, the invented fee is a claim of its own and fails.
+    # Whole, this one-sentence answer fails only narrowly (P(YES) 0.446 at threshold 0.5);
+    # split into claims, the invented fee is a claim of its own and fails clearly.
     case = next(c for c in GROUNDING if c.name == "loans-invented-fee")
     verdict = _grounded(quality_judge, case.context, case.response, mode="atomic")
     whole, *claims = verdict.parts
