@@ -51,6 +51,7 @@ def _entry(obj: object, name: str) -> list[str]:
 def render() -> str:
     import pytest_llmjudge
     from pytest_llmjudge import hookspecs
+    from pytest_llmjudge.assertions.agents import TOOLS_MARKER, TOOLS_MARKER_KEYWORDS
     from pytest_llmjudge.assertions.checklist import CHECKLIST_MARKER, MARKER_KEYWORDS
     from pytest_llmjudge.assertions.fixtures import BaselineFixture, JudgeFixture
     from pytest_llmjudge.config.options import OPTIONS
@@ -88,6 +89,9 @@ def render() -> str:
     lines += ["### `judge_checklist`", "",
               f"`judge_checklist(output)` judges the output against the test's "
               f"`@pytest.mark.{CHECKLIST_MARKER}` items and asserts the pass rate.", "",
+              "### `judge_tools`", "",
+              f"`judge_tools(transcript)` matches the transcript's tool calls against the "
+              f"test's `@pytest.mark.{TOOLS_MARKER}(expected=[...])` (assert_tool_calls).", "",
               "### `baseline`", "", "```python", _signature(BaselineFixture.__call__, "baseline"),
               "```", "", _doc(BaselineFixture), ""]
     lines += [
@@ -97,6 +101,10 @@ def render() -> str:
         + ", ".join(f"`{k}`" for k in (*POLICY_KEYWORDS, "threshold")) + ".", "",
         f"### `@pytest.mark.{CHECKLIST_MARKER}(*items, ...)`", "",
         "The items, then keywords: " + ", ".join(f"`{k}`" for k in MARKER_KEYWORDS) + ".", "",
+        f"### `@pytest.mark.{TOOLS_MARKER}(...)`", "",
+        "Keywords: " + ", ".join(f"`{k}`" for k in TOOLS_MARKER_KEYWORDS)
+        + " (those of assert_tool_calls; see "
+        "[conversations-and-agents.md](conversations-and-agents.md)).", "",
         "## Threshold order", "",
         "Highest first: " + " > ".join(f"`{source}`" for source in ORDER)
         + " (see [configuration.md](configuration.md#where-a-threshold-comes-from)).", "",

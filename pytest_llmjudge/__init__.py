@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from .assertions.agents import (
+    ToolCallMismatch,
+    ToolsFixture,
+    assert_each_turn,
+    assert_follows_role,
+    assert_goal_met,
+    assert_retains_knowledge,
+    assert_tool_calls,
+    assert_trajectory_judged,
+)
 from .assertions.checklist import assert_checklist
 from .assertions.comparison import assert_better, assert_not_worse
 from .assertions.fixtures import BaselineFixture, ChecklistFixture, JudgeFixture
@@ -52,6 +62,8 @@ __all__ = [
     "ModelNotFoundError",
     "Policy",
     "Ranking",
+    "ToolCallMismatch",
+    "ToolsFixture",
     "UnstableVerdictError",
     "UnstableVerdictWarning",
     "Verdict",
@@ -60,9 +72,15 @@ __all__ = [
     "assert_better",
     "assert_checklist",
     "assert_correct",
+    "assert_each_turn",
+    "assert_follows_role",
+    "assert_goal_met",
     "assert_grounded",
     "assert_judged",
     "assert_judged_async",
     "assert_not_abstains",
     "assert_not_worse",
+    "assert_retains_knowledge",
+    "assert_tool_calls",
+    "assert_trajectory_judged",
 ]

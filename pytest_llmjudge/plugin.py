@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from . import hookspecs
+from .assertions.agents import TOOLS_MARKER, ToolsFixture, marker_tools
 from .assertions.checklist import CHECKLIST_MARKER, marker_checklist
 from .assertions.fixtures import BaselineFixture, ChecklistFixture, JudgeFixture
 from .config.settings import Settings
@@ -44,6 +45,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{CHECKLIST_MARKER}(*items, threshold=1.0, weights=None, instruction=None, name=None): "
         "the checklist the test's judge_checklist(reply) judges against",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{TOOLS_MARKER}(expected=[{{'name': ..., 'args': {{...}}}}], order='strict', "
+        "args='exact', threshold=None): the tool calls the test's judge_tools(transcript) "
+        "must match",
     )
     settings = resolve(config)
     _check_cache_files(settings)
@@ -136,19 +143,29 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A checklist marker is checked before the test runs: its items, and that the test
     requests the fixture that hands the output over (else nothing would be judged)."""
-    try:
-        marked = marker_checklist(item) is not None
-    except JudgeError as err:
-        problem: JudgeError | None = err
-    else:
-        problem = None if not marked or "judge_checklist" in getattr(
-            item, "fixturenames", ()) else JudgeConfigError(
-            f"{item.nodeid} is marked @pytest.mark.{CHECKLIST_MARKER} but does not "
-            "request the judge_checklist fixture, so nothing hands its output to the "
-            "checklist: add a judge_checklist argument and call judge_checklist(reply), "
-            "or drop the marker and call assert_checklist(reply, items=[...])")
+    problem = (_marker_problem(item, marker_checklist, CHECKLIST_MARKER, "judge_checklist",
+                               "judge_checklist(reply)", "assert_checklist(reply, items=[...])")
+               or _marker_problem(item, marker_tools, TOOLS_MARKER, "judge_tools",
+                                  "judge_tools(transcript)",
+                                  "assert_tool_calls(transcript, expected=[...])"))
     if problem is not None:
         _fail_outside_the_test(item, problem)
+
+
+def _marker_problem(item: pytest.Item, check: Any, marker: str, fixture: str, call: str,
+                    instead: str) -> JudgeError | None:
+    """What is wrong with the test's ``marker``: its arguments, or a test that does not
+    request the ``fixture`` that hands the output over (else nothing would be judged)."""
+    try:
+        marked = check(item) is not None
+    except JudgeError as err:
+        return err
+    if not marked or fixture in getattr(item, "fixturenames", ()):
+        return None
+    return JudgeConfigError(
+        f"{item.nodeid} is marked @pytest.mark.{marker} but does not request the {fixture} "
+        f"fixture, so nothing hands its output over: add a {fixture} argument and call "
+        f"{call}, or drop the marker and call {instead}")
 
 
 def _fail_outside_the_test(item: pytest.Item, err: JudgeError) -> None:
@@ -219,6 +236,19 @@ def judge_checklist(request: pytest.FixtureRequest) -> Generator[ChecklistFixtur
         _fail_outside_the_test(request.node, JudgeConfigError(
             f"{request.node.nodeid} requests judge_checklist but never calls it, so its "
             "checklist judged nothing: call judge_checklist(reply) with the output to check"))
+
+
+@pytest.fixture
+def judge_tools(request: pytest.FixtureRequest) -> Generator[ToolsFixture, None, None]:
+    """``judge_tools(transcript)`` matches the transcript's tool calls against the
+    test's ``@pytest.mark.llmjudge_tools(expected=[...])``."""
+    fixture = ToolsFixture(request.node)
+    yield fixture
+    if fixture.calls == 0 and not _failed(request.node):
+        _fail_outside_the_test(request.node, JudgeConfigError(
+            f"{request.node.nodeid} requests judge_tools but never calls it, so its tool "
+            "calls were never checked: call judge_tools(transcript) with the agent's "
+            "transcript"))
 
 
 def _failed(item: pytest.Item) -> bool:

@@ -49,7 +49,8 @@ def assert_judged(output: object, criterion: str, *, threshold: float | None = N
         unstable=unstable, reasons=reasons), scale=scale)
 
 
-def assert_grounded(answer: object, *, context: str, question: str | None = None,
+def assert_grounded(answer: object, *, context: str | None = None,
+                    question: str | None = None,
                     claims: str | None = None, threshold: float | None = None,
                     strategy: str | None = None, polls: int | None = None,
                     min_polls: int | None = None, confidence: float | None = None,
@@ -60,19 +61,33 @@ def assert_grounded(answer: object, *, context: str, question: str | None = None
 
     The answer is judged claim by claim (``claims``: ``"sentences"``, the default, by
     rule; ``"atomic"``, claims the judge writes; ``"off"``, the whole answer at once),
-    and a failure lists the unsupported claims with the judge's reasons."""
+    and a failure lists the unsupported claims with the judge's reasons.
+
+    ``answer`` may be a conversation: then each assistant turn is checked against the
+    context (optional) and what came before the turn: the system prompt, the tool
+    results and what the user said (assertions/agents.py)."""
     __tracebackhide__ = True
     from ..judging.claims import judge_grounded, parse_claims_mode
+    from ..judging.transcripts import is_conversation
 
     where = "assert_grounded()"
     with plain_judge_errors():
         mode = parse_claims_mode(claims, where)
-        shown_context = required_text(context, "context", where)
+        conversation = is_conversation(answer)
+        shown_context = (checked_text(context, "context", where, True) if conversation else
+                         required_text(context, "context", where))
         shown_question = checked_text(question, "question", where, True)
         session, item = running()
         policy, resolved = policy_and_threshold(session, item, threshold, where, dict(
             strategy=strategy, polls=polls, min_polls=min_polls, confidence=confidence,
             unstable=unstable, reasons=reasons))
+        if conversation:
+            from .agents import grounded_turns
+
+            verdict = grounded_turns(session, item, answer, shown_context, shown_question,
+                                     mode, resolved, policy, where)
+            return conclude(verdict, policy.unstable)
+        assert shown_context is not None
         request = requests.grounded(answer, shown_context, shown_question, resolved, policy)
         verdict = judge_grounded(session.judge, request, mode)
         session.record(item, verdict)

@@ -9,7 +9,13 @@ output. By kind:
 - ``checklist``: ``criteria`` is one checklist item, a yes/no question;
   ``instruction`` optional (what the output was written for);
 - ``pairwise``: ``other_output`` is what ``output`` is compared with; label 1 means
-  ``output`` is the better one; ``instruction`` optional.
+  ``output`` is the better one; ``instruction`` optional;
+- ``trajectory``: an agent's path, as ``conversation`` (a list of chat messages) or
+  ``tool_calls`` (a list of calls), judged against ``criteria``; ``reference``
+  optional, one good path in either form.
+``judged`` and ``checklist`` lines may give ``conversation`` in place of ``output``: the
+criteria are then asked of the whole conversation, as assert_judged and
+assert_checklist ask them of one.
 Every error names the file and the line.
 """
 
@@ -23,8 +29,13 @@ from typing import Any
 from ..errors import JudgeConfigError
 from ..judging.reply_formats import SCALE_POINTS
 from ..judging.texts import surrogate_problem, visible
+from ..judging.tool_calls import trajectory_of
+from ..judging.transcripts import Transcript, parse_transcript
 
-KINDS = ("judged", "grounded", "correct", "checklist", "pairwise")
+KINDS = ("judged", "grounded", "correct", "checklist", "pairwise", "trajectory")
+# The kinds whose output may be a conversation, and the fields that give one.
+CONVERSATION_KINDS = ("judged", "checklist", "trajectory")
+TRANSCRIPT_FIELDS = ("conversation", "tool_calls")
 NEEDS = {"grounded": ("context",), "correct": ("question",), "pairwise": ("other_output",)}
 OPTIONAL = {"grounded": ("question",), "correct": ("reference",),
             "checklist": ("instruction",), "pairwise": ("instruction",)}
@@ -48,6 +59,10 @@ class Example:
     reference: str | None = None
     other_output: str | None = None
     instruction: str | None = None
+    # A conversation or trajectory in place of ``output`` (which then holds its
+    # canonical JSON), and a trajectory's reference path.
+    transcript: Transcript | None = None
+    reference_path: Transcript | None = None
 
     @property
     def positive(self) -> int:
@@ -85,6 +100,10 @@ def _example(path: Path, number: int, line: str) -> Example:
     kind = data.get("kind")
     if kind not in KINDS:
         raise LabelsFileError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    transcript, reference_path = _transcripts(where, kind, data)
+    if transcript is not None:
+        data = {**data, "output": transcript.canonical}
+        data.pop("reference", None)
     required = ("output", "criteria", "label", *NEEDS.get(kind, ()))
     missing = [name for name in required if name not in data]
     if missing:
@@ -115,4 +134,37 @@ def _example(path: Path, number: int, line: str) -> Example:
         raise LabelsFileError(f"{where}: label {label!r} is not {hint}")
     return Example(number, kind, texts["output"], texts["criteria"], label, scale,
                    texts.get("context"), texts.get("question"), texts.get("reference"),
-                   texts.get("other_output"), texts.get("instruction"))
+                   texts.get("other_output"), texts.get("instruction"), transcript,
+                   reference_path)
+
+
+def _transcripts(where: str, kind: str,
+                 data: dict[str, Any]) -> tuple[Transcript | None, Transcript | None]:
+    """The line's conversation or tool calls, and a trajectory's reference, checked."""
+    given = [name for name in TRANSCRIPT_FIELDS if data.get(name) is not None]
+    if not given:
+        if kind == "trajectory":
+            raise LabelsFileError(f"{where}: a trajectory line needs conversation (a list "
+                                  "of chat messages) or tool_calls (a list of calls)")
+        return None, None
+    if kind not in CONVERSATION_KINDS:
+        raise LabelsFileError(f"{where}: {given[0]} is for kinds "
+                              f"{', '.join(CONVERSATION_KINDS)}, not {kind!r}")
+    if len(given) > 1 or "output" in data:
+        raise LabelsFileError(f"{where}: give one of output, conversation and tool_calls, "
+                              f"not {', '.join(n for n in ('output', *given) if n in data)}")
+    if given[0] == "tool_calls" and kind != "trajectory":
+        raise LabelsFileError(f"{where}: tool_calls is a trajectory's; for kind {kind!r} "
+                              "give the conversation")
+    try:
+        transcript = (parse_transcript(data[given[0]], f"{where}: conversation")
+                      if given[0] == "conversation" else
+                      trajectory_of(data[given[0]], f"{where}: tool_calls"))
+        reference = data.get("reference")
+        path = (trajectory_of(reference, f"{where}: reference")
+                if kind == "trajectory" and reference is not None else None)
+    except JudgeConfigError as err:
+        raise LabelsFileError(str(err)) from None
+    if kind != "trajectory" and data.get("reference") is not None:
+        raise LabelsFileError(f"{where}: reference is not a field of a {kind} conversation")
+    return transcript, path

@@ -41,6 +41,14 @@ def request_for(example: Example, settings: Settings) -> JudgeRequest:
     threshold = Threshold(settings.threshold, settings.sources.get("threshold", "default"))
     policy = settings.policy
     kind = example.kind
+    if example.transcript is not None:
+        if kind == "trajectory":
+            return requests.trajectory(example.transcript, example.criteria,
+                                       example.reference_path, threshold, policy)
+        return requests.conversation(
+            example.transcript, example.criteria, threshold, policy,
+            task="conversation_checklist" if kind == "checklist" else "conversation",
+            scale=example.scale)
     if kind == "grounded":
         return requests.grounded(example.output, example.context or "", example.question,
                                  threshold, policy)

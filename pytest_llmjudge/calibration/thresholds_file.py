@@ -28,7 +28,8 @@ FORMAT = "pytest-llmjudge calibration"
 VERSION = 2
 READS = (1, 2)
 KIND_OF_TASK = {"criterion": "judged", "grounded": "grounded", "correct": "correct",
-                "checklist": "checklist"}
+                "checklist": "checklist", "conversation": "judged",
+                "conversation_checklist": "checklist", "trajectory": "trajectory"}
 
 
 # The heads that ship in the package (calibration/packaged/heads.json), fitted for the

@@ -57,11 +57,19 @@ def claims(parts: Sequence[Verdict], *, criterion: str, output: str, latency_s: 
            notes: Sequence[str] = (), extra: Extra = NO_EXTRA) -> Verdict:
     """An answer is grounded when every claim is. Score: the lowest claim score, so a
     single invented claim pulls the whole answer down by its own measure."""
+    return every(parts, "claim", criterion=criterion, output=output, latency_s=latency_s,
+                 notes=notes, extra=extra)
+
+
+def every(parts: Sequence[Verdict], kind: str, *, criterion: str, output: str,
+          latency_s: float, notes: Sequence[str] = (), extra: Extra = NO_EXTRA) -> Verdict:
+    """Passes when every part does (claims of an answer, turns of a conversation,
+    arguments of a call). Score: the lowest part's."""
     score = min(p.score for p in parts)
     passed = all(_firm(p) for p in parts)
     unstable = not passed and all(_firm(p) or p.unstable for p in parts)
     threshold = max(p.threshold for p in parts)
-    return build(parts, "claim", (1.0,) * len(parts), notes, score, threshold, passed,
+    return build(parts, kind, (1.0,) * len(parts), notes, score, threshold, passed,
                   unstable, criterion, output, latency_s, extra)
 
 

@@ -44,13 +44,20 @@ TASK_PROMPTS = {"criterion": "criterion.v1", "grounded": "grounded.v1", "correct
                 "checklist": "checklist.v1", "claim": "claim.v1",
                 "abstention": "abstention.v1", "pairwise": "pairwise.v1",
                 # One output of a comparison judged alone (judging/pairwise.py).
-                "side": "checklist.v1"}
+                "side": "checklist.v1",
+                # Conversations and agents (judging/transcripts.py, assertions/agents.py).
+                "conversation": "conversation.v1", "conversation_checklist": "conversation.v1",
+                "turn": "turn.v1", "retention": "retention.v1", "role": "role.v1",
+                "goal": "goal.v1", "trajectory": "trajectory.v1", "argument": "argument.v1"}
 # The delimiter tag is a hash of these texts ("output" or an input's name), so no text
 # it wraps can contain it. A claim's tag follows its whole response (carried for this,
 # not shown), so every claim of one answer shares the prompt up to the claim itself
 # and a local model re-reads only that (its KV cache keeps the rest); a comparison's
 # follows both responses, either of which could try to close the other's tag.
-TAG_SOURCE = {"claim": ("response",), "pairwise": ("output", "response_b")}
+# Every turn of one conversation shares a tag (the whole transcript's, carried, not
+# shown), so turn k+1's prompt starts with all of turn k's.
+TAG_SOURCE = {"claim": ("response",), "pairwise": ("output", "response_b"),
+              "turn": ("transcript",)}
 # A retry at temperature 0 would repeat the same reply; retries sample instead,
 # with seeds derived from the configured one so reruns stay reproducible.
 RETRY_TEMPERATURE = 0.7
@@ -182,10 +189,13 @@ class Judge:
         a local model then reads from its KV cache). Templates with one ``{{tag}}`` for
         every section derive it from the judged texts (TAG_SOURCE). ``tags`` sets every
         tag to one value (benchmarks/speed.py lays prompts out as before with it)."""
-        shown = {"output": json.dumps(request.output, ensure_ascii=False)}
+        laid_out = dict(request.shown)
+        shown = {"output": laid_out.get("output") or json.dumps(request.output,
+                                                                ensure_ascii=False)}
         for name, text in request.inputs:
             # A missing optional text (no question, no reference) is shown as null.
-            shown[name] = "null" if text is None else json.dumps(text, ensure_ascii=False)
+            shown[name] = (laid_out[name] if name in laid_out else
+                           "null" if text is None else json.dumps(text, ensure_ascii=False))
         inputs = dict(request.inputs)
         texts = {**inputs, "output": request.output}
         source = "\x00".join(texts.get(name) or "" for name in

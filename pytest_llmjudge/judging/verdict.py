@@ -37,6 +37,10 @@ class JudgeRequest:
     # replaced by a calibrated one, and then says where it came from.
     threshold_given: bool = True
     threshold_source: str = ""
+    # Texts (by name: "output" or an input's) already laid out for the prompt, shown
+    # as they are instead of as one JSON string: a conversation, one quoted value a
+    # turn (judging/transcripts.py). ``output`` and ``inputs`` keep the canonical form.
+    shown: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,4 +133,27 @@ class Verdict:
         data["polls"] = self.polls
         data["outcome"] = self.outcome
         data["parts"] = [part.to_dict() for part in self.parts]
+        turns = shown_turns(self.output)
+        if turns is not None:
+            data["turns"] = turns
         return data
+
+
+def shown_turns(output: str) -> list[dict[str, Any]] | None:
+    """A conversation's turns for a report (role, content excerpt, tool calls), where
+    ``output`` is a transcript's canonical JSON; None for any other output."""
+    if not output.startswith('[{"'):  # cheap: most outputs are prose
+        return None
+    import json
+
+    try:
+        turns = json.loads(output)
+    except ValueError:
+        return None
+    if not all(isinstance(t, dict) and isinstance(t.get("role"), str) for t in turns):
+        return None
+    return [{"role": t["role"], "content": excerpt(str(t.get("content") or "")),
+             **({"turn": t["turn"]} if isinstance(t.get("turn"), int) else {}),
+             "calls": [f"{c.get('name')}({json.dumps(c.get('args'), ensure_ascii=False)})"
+                       for c in t.get("tool_calls") or () if isinstance(c, dict)]}
+            for t in turns]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from ..judging.reply_formats import choice_value
-from ..judging.verdict import Verdict, excerpt
+from ..judging.verdict import Verdict, excerpt, shown_turns
 
 # A comparison's verdict: both orders (and each output alone), or each output alone
 # only (a fitted head that gives the orders no weight).
@@ -42,9 +42,7 @@ def explain(verdict: Verdict) -> list[str]:
         *([f"  score {verdict.score:.3f} from {verdict.score_source}"]
           if verdict.score_source else []),
         f"  criterion: {verdict.criterion}",
-        "  output:",
-        *(_WRAP.fill(line) if line.strip() else "" for line in
-          verdict.output_excerpt.splitlines()),
+        *_output(verdict.output),
     ]
     if verdict.part_kind in COMPARISONS:
         lines += ["  reference:", *(_WRAP.fill(line) if line.strip() else "" for line in
@@ -69,6 +67,26 @@ def explain(verdict: Verdict) -> list[str]:
         f"{verdict.latency_s:.2f}s, {verdict.attempts} call(s)"
     )
     return lines
+
+
+def _output(output: str) -> list[str]:
+    """The judged output; a conversation turn by turn, as it was held."""
+    turns = shown_turns(output)
+    if turns is None:
+        return ["  output:", *(_WRAP.fill(line) if line.strip() else "" for line in
+                               excerpt(output).splitlines())]
+    lines = [f"  conversation ({len(turns)} turns):"]
+    for index, turn in enumerate(turns):
+        lines.append(_WRAP.fill(f"[{turn_number(turn, index)}] {turn['role']}: "
+                                f"{turn['content']}") if turn["content"] else
+                     f"    [{turn_number(turn, index)}] {turn['role']}:")
+        lines += [f"        calls {call}" for call in turn["calls"]]
+    return lines
+
+
+def turn_number(turn: dict[str, object], index: int) -> object:
+    """A judged turn carries its number in the conversation; else its place here."""
+    return turn.get("turn", index)
 
 
 def _votes(verdict: Verdict) -> list[str]:
@@ -113,6 +131,12 @@ def _combined_headline(verdict: Verdict) -> str:
     if verdict.part_kind == "claim":
         what = f"grounded assertion: {count - sum(firm)} of {count} claims not supported"
         score = f"lowest claim score {verdict.score:.3f}"
+    elif verdict.part_kind == "turn":
+        what = f"conversation: {count - sum(firm)} of {count} turns failed"
+        score = f"lowest turn score {verdict.score:.3f}"
+    elif verdict.part_kind == "argument":
+        what = f"tool-call arguments: {count - sum(firm)} of {count} differ in meaning"
+        score = f"lowest argument score {verdict.score:.3f}"
     elif verdict.part_kind == "member":
         what = f"judge panel: {sum(firm)} of {count} members passed it"
         score = f"panel score {verdict.score:.3f}"
@@ -133,7 +157,7 @@ def _parts(verdict: Verdict) -> list[str]:
     Claims that failed come first: they are what the reader is looking for."""
     kind = verdict.part_kind or "part"
     rows = list(enumerate(verdict.parts, 1))
-    if kind == "claim":
+    if kind in ("claim", "turn", "argument"):
         rows.sort(key=lambda row: row[1].passed and not row[1].unstable)
     if kind in COMPARISONS:
         return _orders(verdict)
@@ -142,10 +166,28 @@ def _parts(verdict: Verdict) -> list[str]:
         weight = (f" weight {verdict.weights[number - 1]:g}"
                   if len(set(verdict.weights)) > 1 else "")
         lines.append(f"  {number:>3}. {part.outcome:<8} {_split(part):<14}{weight} "
-                     f"{part.output if kind == 'claim' else part.criterion}")
+                     f"{_part_text(part, kind)}")
         lines.append(_REASON.fill(f"reason: {part.reasoning}"))
+        if kind == "turn" and part.part_kind == "claim" and not part.passed:
+            lines += [_REASON.fill(f"unsupported: {claim.output}") for claim in part.parts
+                      if not claim.passed]
     lines += [_WRAP.fill(note) for note in verdict.notes]
     return lines
+
+
+def _part_text(part: Verdict, kind: str) -> str:
+    if kind == "claim":
+        return part.output
+    if kind == "turn":
+        turns = shown_turns(part.output)
+        if turns:
+            turn = turns[-1]
+            calls = "; ".join(turn["calls"])
+            return (f"turn {turn_number(turn, 0)} ({turn['role']}): "
+                    f"{excerpt(turn['content'] or calls, 200)}")
+    if kind == "argument":
+        return f"{part.criterion}: got {excerpt(part.output, 120)}"
+    return part.criterion
 
 
 def _orders(verdict: Verdict) -> list[str]:

@@ -134,8 +134,22 @@ def _votes_summary(v: dict[str, Any]) -> str:
     return f"{sum(1 for x in votes if x['answer'] == 'YES')}/{len(votes)} YES"
 
 
+def _output(v: dict[str, Any]) -> str:
+    """The output; a conversation as its turns, one row each, not one escaped blob."""
+    turns = v.get("turns")
+    if not turns:
+        return f"<p><b>Output:</b> <q>{_e(v['output'])}</q></p>"
+    rows = []
+    for index, turn in enumerate(turns):
+        calls = "".join(f"<br><code>calls {_e(c)}</code>" for c in turn.get("calls") or ())
+        rows.append(f'<li value="{int(turn.get("turn", index))}" class="turn '
+                    f'{_e(turn["role"])}"><b>{_e(turn["role"])}</b>: '
+                    f"{_e(turn['content'])}{calls}</li>")
+    return f'<p><b>Conversation:</b></p><ol class="turns" start="0">{"".join(rows)}</ol>'
+
+
 def _detail(v: dict[str, Any]) -> str:
-    lines = [f"<p><b>Output:</b> <q>{_e(v['output'])}</q></p>",
+    lines = [_output(v),
              f"<p><b>Reason:</b> {_e(v['reasoning'])}</p>",
              f"<p class=\"meta\">{_e(v['strategy'])} · {_e(v['judge_id'])} · "
              f"{_e(v['prompt_version'])} · {v['prompt_tokens'] + v['completion_tokens']} tokens"
@@ -166,9 +180,18 @@ def _detail(v: dict[str, Any]) -> str:
             role = f" ({roles[index]})" if index < len(roles) else ""
             lines.append(f"<li><span class=\"badge {_e(part['outcome'])}\">"
                          f"{_e(part['outcome'])}</span> {part['score']:.3f}{_e(role)} "
-                         f"<q>{_e(part['output'])}</q>: {_e(part['reasoning'])}</li>")
+                         f"{_part_output(part)}: {_e(part['reasoning'])}</li>")
         lines.append("</ol>")
     return "".join(lines)
+
+
+def _part_output(part: dict[str, Any]) -> str:
+    turns = part.get("turns")
+    if turns and len(turns) == 1:  # one judged turn of a conversation
+        turn = turns[0]
+        return (f"turn {_e(str(turn.get('turn', 0)))} ({_e(turn['role'])}) "
+                f"<q>{_e(turn['content'])}</q>")
+    return f"<q>{_e(part['output'])}</q>"
 
 
 def score_chart(record: SessionRecord) -> str:
