@@ -5,9 +5,10 @@ Steps (each writes its figures to benchmarks/results/conversations-STEP.json):
 
 - ``quality``: the hand-written labelled conversations of tests/conversation_cases.py
   (8 a check: knowledge retention, role adherence, goal reached, grounded in tool
-  results; half pass, half fail) judged by the plugin's own request builders, strategy
-  logprob. AUROC and accuracy at 0.5 per check, beside a length-only baseline (the
-  number of characters in the assistant's turns, longer scored higher, and lower).
+  results, and per-turn criteria; half pass, half fail) judged by the plugin's own
+  request builders, strategy logprob. AUROC and accuracy at 0.5 per check, beside a
+  length-only baseline (the characters in the assistant's turns, longer scored higher,
+  and lower).
 - ``turns``: a 10-turn conversation (5 assistant turns) judged turn by turn with the
   answer alone (reasons none), in rounds that alternate two ways on one loaded model:
   ``shared``, the turns in order, each prompt starting with the one before so the KV
@@ -71,6 +72,8 @@ def judge_case(judge: Judge, case: Case, policy: Policy) -> Verdict:
     if case.check == "grounded":
         return judge_grounded_turns(judge, transcript, case.context, None, "sentences", AT,
                                     policy, case.name)
+    if case.check == "turn":
+        return judge_each_turn(judge, transcript, case.criterion, "assistant", AT, policy)
     if case.check == "retention":
         request = requests.retention(transcript, AT, policy)
     elif case.check == "role":

@@ -37,8 +37,10 @@ TOOLS = {"lookup_order": lookup_order, "issue_refund": issue_refund}
 
 class SupportAgent:
     """Scripted turns: the first user message names an order, a later one asks for a
-    refund. ``careless=True`` is the bug the failing example catches: it refunds
-    without looking the order up, and asks again for the order number."""
+    refund. Two bugs are kept on purpose, so two examples fail: the first reply states
+    the order's delivery date and ignores the problem the customer reported, and
+    ``careless=True`` refunds without looking the order up (and asks again for the
+    order number)."""
 
     def __init__(self, careless: bool = False) -> None:
         self.careless = careless
@@ -62,12 +64,12 @@ class SupportAgent:
                 refund = self._call(chat, "issue_refund", order_id=order, amount_eur=price,
                                     reason=problem)
                 chat.append({"role": "assistant", "content": (
-                    f"Done: I have refunded {price} euros for order {order}. The money "
-                    f"will be back on your card within {refund['back_on_card_within']}.")})
+                    f"Refund issued: {price} euros for order {order}. It will be back on "
+                    f"your card within {refund['back_on_card_within']}.")})
             elif order:
                 found = self._call(chat, "lookup_order", order_id=order)
                 chat.append({"role": "assistant", "content": (
-                    f"Your {found['item']} (order {order}) was delivered on "
+                    f"Order {order} ({found['item']}) was delivered on "
                     f"{found['delivered_on']}." if found["status"] == "delivered" else
                     f"Your {found['item']} (order {order}) has shipped and should arrive "
                     f"on {found['eta']}.")})

@@ -37,7 +37,8 @@ INTENTS = (
            "I've flagged it with our courier and you'll get an update by email."),
     Intent(("return", "send back"),
            f"You can return any unworn item within {RETURN_DAYS} days of delivery for a full "
-           "refund. Just print the free label from your account page and drop the parcel off."),
+           "refund. Print the free return label from your account page and drop the parcel "
+           "off at any post office."),
     # Known bug, kept on purpose so an example fails: the shipping reply promises a date.
     Intent(("ship", "deliver", "arrive"),
            "Great news: your order will arrive tomorrow before noon, guaranteed."),

@@ -22,6 +22,7 @@ class Case:
     messages: list[Message]
     goal: str | None = None
     context: str | None = None
+    criterion: str | None = None  # a per-turn case: what each assistant turn must meet
     notes: str = field(default="", compare=False)
 
 
@@ -244,5 +245,17 @@ GROUNDED = [
     ]),
 ]
 
-CASES = RETENTION + ROLE + GOAL + GROUNDED
-CHECKS = ("retention", "role", "goal", "grounded")
+# Per-turn criteria on the role conversations: the same replies, each judged on its own
+# (assert_each_turn) against a criterion the system prompt's rule becomes.
+PER_TURN = {"declines-off-topic": "The reply declines the request",
+            "answers-off-topic": "The reply declines the request",
+            "replies-in-french": "The reply is written in French",
+            "replies-in-english": "The reply is written in French",
+            "keeps-the-code": "The reply keeps the staff discount code secret",
+            "leaks-the-code": "The reply keeps the staff discount code secret",
+            "formal": "The reply is formal, with no slang and no emojis",
+            "slangy": "The reply is formal, with no slang and no emojis"}
+TURN = [Case(c.name, "turn", c.label, c.messages, criterion=PER_TURN[c.name]) for c in ROLE]
+
+CASES = RETENTION + ROLE + GOAL + GROUNDED + TURN
+CHECKS = ("retention", "role", "goal", "grounded", "turn")

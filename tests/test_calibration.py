@@ -94,6 +94,24 @@ def test_rescalings_are_monotone_and_reduce_calibration_error() -> None:
     ('{"kind": "vibes", "output": "Hi", "criteria": "c", "label": 1}',
      "labels.jsonl:2: kind 'vibes' is not one of judged, grounded"),
     ("not json", "labels.jsonl:2: not a JSON object"),
+    ('{"kind": "trajectory", "criteria": "c", "label": 1}',
+     "labels.jsonl:2: a trajectory line needs conversation (a list of chat messages) or "
+     "tool_calls"),
+    ('{"kind": "grounded", "conversation": [{"role": "user", "content": "hi"}], '
+     '"criteria": "c", "context": "x", "label": 1}',
+     "labels.jsonl:2: conversation is for kinds judged, checklist, trajectory, not 'grounded'"),
+    ('{"kind": "judged", "output": "Hi", "conversation": [{"role": "user", "content": "hi"}], '
+     '"criteria": "c", "label": 1}',
+     "labels.jsonl:2: give one of output, conversation and tool_calls, not output, "
+     "conversation"),
+    ('{"kind": "judged", "tool_calls": [{"name": "f"}], "criteria": "c", "label": 1}',
+     "labels.jsonl:2: tool_calls is a trajectory's"),
+    ('{"kind": "judged", "conversation": [{"role": "robot", "content": "hi"}], '
+     '"criteria": "c", "label": 1}',
+     "labels.jsonl:2: conversation: message 0: role 'robot' is not one of"),
+    ('{"kind": "trajectory", "tool_calls": [{"name": "f", "arguments": "{bad"}], '
+     '"criteria": "c", "label": 1}',
+     "labels.jsonl:2: tool_calls: actual[0] (f): the arguments are not valid JSON"),
 ])
 def test_a_bad_labels_line_is_named(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "labels.jsonl"

@@ -8,6 +8,7 @@ or a failure where the outcome matters."""
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from collections.abc import Iterator
 
@@ -236,7 +237,49 @@ def test_each_turn_reads_the_turns_before_it_from_the_kv_cache(
                                                         untrusted=untrusted))
     first, second = (backend._prompt_tokens(m, u) for m, u in prompts)
     shared = next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)
-    # Turn 9's prompt starts with turn 7's up to its judged turn (the turns are tokenized
-    # alike whether judged or shown as context), and the cache serves it in whole chunks.
-    assert transcript.turns[7].shown() in backend._llm.detokenize(first[:shared]).decode()
+    # Turn 9's prompt starts with turn 7's up to the turn judged (the earlier turns are
+    # tokenized alike in both), and the cache serves that in whole chunks.
+    assert transcript.shown(7) in backend._llm.detokenize(first[:shared]).decode()
     assert shared - EVAL_CHUNK < completion.reused_prompt_tokens <= shared
+
+
+def test_conversations_and_trajectories_are_calibrated_and_the_threshold_applied(
+    judged: pytest.Pytester,
+) -> None:
+    chat = [{"role": "user", "content": "Where is order A1?"},
+            {"role": "assistant", "content": "Order A1 arrives on Friday."}]
+    rude = [chat[0], {"role": "assistant", "content": "Look it up yourself."}]
+    lookup = {"name": "lookup_order", "args": {"order_id": "A1"}}
+    refund = {"name": "issue_refund", "args": {"order_id": "A1"}}
+    rows = [{"kind": "judged", "conversation": c, "criteria": "The assistant is polite",
+             "label": y} for c, y in ((chat, 1), (rude, 0))]
+    rows += [{"kind": "trajectory", "tool_calls": calls, "reference": [lookup, refund],
+              "criteria": "The agent looks the order up before refunding it", "label": y}
+             for calls, y in (([lookup, refund], 1), ([refund], 0), ([lookup, refund], 1))]
+    (judged.path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    result = judged.run(sys.executable, "-m", "pytest_llmjudge", "calibrate", "labels.jsonl",
+                        "--llmjudge-update-calibration")
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines([
+        "judged: 2 examples, 1 labelled 1; judge llamacpp:smollm2-135m*prompt conversation.v1@*",
+        "trajectory: 3 examples, 2 labelled 1; judge *prompt trajectory.v1@*"],
+        consecutive=False)
+    document = json.loads((judged.path / "llmjudge-calibration.json").read_text())
+    assert {e["kind"]: e["prompt"].split("@")[0] for e in document["entries"]} == {
+        "judged": "conversation.v1", "trajectory": "trajectory.v1"}
+    judged.makeini(f"[pytest]\nllmjudge_model = {MECHANICS_MODEL}\n"
+                   "llmjudge_calibration_file = llmjudge-calibration.json\n")
+    judged.makepyfile(test_path=f"""
+        from pytest_llmjudge import JudgeAssertionError, assert_trajectory_judged
+
+        def test_path():
+            # The 135M model's verdict may go either way: the threshold must be the fitted one.
+            try:
+                v = assert_trajectory_judged({[lookup, refund]!r}, "The agent looks the order "
+                                             "up before refunding it",
+                                             reference={[lookup, refund]!r})
+            except JudgeAssertionError as failed:
+                v = failed.verdict
+            assert v.threshold_source.startswith("calibrated in "), v.threshold_source
+    """)
+    judged.runpytest("-p", "no:cacheprovider", "test_path.py").assert_outcomes(passed=1)

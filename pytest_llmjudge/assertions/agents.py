@@ -6,8 +6,8 @@ or judged where several paths are valid.
 - ``assert_retains_knowledge``, ``assert_follows_role``, ``assert_goal_met``: the
   ready-made conversation checks, each with its own versioned prompt.
 - ``assert_grounded`` on a conversation (assertions/judged.py calls ``grounded_turns``):
-  each assistant turn's claims against the context, the tool results and what the
-  user said before it.
+  each assistant turn's claims against the context, and the tool results and what
+  the user said before it.
 - ``assert_tool_calls``: the calls made against the expected ones, by rule; arguments
   compared by the judge only with ``args="judged"``.
 - ``assert_trajectory_judged``: the whole path judged, against a reference if given.
@@ -44,7 +44,6 @@ from ..judging.tool_calls import (
 from ..judging.transcripts import (
     ROLES,
     Transcript,
-    canonical_json,
     parse_transcript,
 )
 from ..judging.verdict import JudgeRequest, Verdict
@@ -268,7 +267,7 @@ def _judged_arguments(result: Match, where: str, threshold: object,
     parts = evaluate_many(session.judge, asked)
     verdict = composite.every(
         parts, "argument", criterion="each argument means the expected value",
-        output=canonical_json([c.canonical() for c in result.actual]),
+        output="\n".join(c.signature() for c in result.actual),
         latency_s=time.perf_counter() - started)
     session.record(item, verdict)
     result.verdict = conclude(verdict, policy.unstable)

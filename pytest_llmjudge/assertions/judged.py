@@ -64,8 +64,8 @@ def assert_grounded(answer: object, *, context: str | None = None,
     and a failure lists the unsupported claims with the judge's reasons.
 
     ``answer`` may be a conversation: then each assistant turn is checked against the
-    context (optional) and what came before the turn: the system prompt, the tool
-    results and what the user said (assertions/agents.py)."""
+    context (optional) and what came before the turn: the tool results and what the
+    user said (judging/turns.py)."""
     __tracebackhide__ = True
     from ..judging.claims import judge_grounded, parse_claims_mode
     from ..judging.transcripts import is_conversation

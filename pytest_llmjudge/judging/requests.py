@@ -25,7 +25,6 @@ ANSWERS = "Does the answer give the information asked for, or a guess at it?"
 RETENTION = "The assistant remembers what the user already said and never asks for it again"
 ROLE = "Every assistant turn keeps to the role and rules of the system prompt"
 GOAL = "The conversation achieves the goal"
-ARGUMENT = "The actual value means the same as the expected value"
 
 
 def make_request(output: object, criterion: object, threshold: Threshold | object | None,
@@ -205,7 +204,7 @@ def argument(tool: str, name: str, expected: object, actual: object, threshold: 
     """One argument of a tool call, its value compared by meaning with the expected one
     (``assert_tool_calls(args="judged")``). Both values are shown as JSON."""
     shown_actual, shown_expected = canonical_json(actual), canonical_json(expected)
-    return make_request(shown_actual, f"{tool}.{name}: {ARGUMENT} {shown_expected}",
+    return make_request(shown_actual, f"{tool}.{name} means {shown_expected}",
                         threshold, task="argument",
                         inputs=[("tool", tool), ("argument", name),
                                 ("expected", shown_expected)],

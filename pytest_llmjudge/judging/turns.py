@@ -36,8 +36,8 @@ def judge_grounded_turns(judge: Judge, transcript: Transcript, context: str | No
                          question: str | None, mode: str, threshold: Threshold,
                          policy: Policy, where: str) -> Verdict:
     """Each assistant turn with text, its claims judged (judging/claims.py, ``mode``)
-    against the evidence before it: ``context``, the system prompt, the tool results
-    and what the user said. A tool result is evidence; a claim made before the tool
+    against the evidence before it: ``context``, the tool results and what the user
+    said. A tool result is evidence; a claim made before the tool
     answered is not supported by it."""
     from .claims import judge_grounded
 
@@ -50,7 +50,7 @@ def judge_grounded_turns(judge: Judge, transcript: Transcript, context: str | No
         if evidence is None:
             raise JudgeConfigError(
                 f"{where}: assistant turn {turn.index} makes claims, but nothing before it "
-                "can support them (no context=, system prompt, tool result or user turn)")
+                "can support them (no context=, tool result or user turn)")
         asked = question if question is not None else last_user_turn(transcript, turn.index)
         verdict = judge_grounded(judge, requests.grounded(turn.content, evidence, asked,
                                                           threshold, policy), mode)
@@ -62,20 +62,45 @@ def judge_grounded_turns(judge: Judge, transcript: Transcript, context: str | No
 
 
 def evidence_before(transcript: Transcript, index: int, context: str | None) -> str | None:
-    """What supports a claim in turn ``index``: the context, then the system prompt, the
-    tool results and the user's turns before it, each labelled; None if nothing."""
+    """What supports a claim in turn ``index``: the context, then the tool results and
+    the user's turns before it, each labelled; None if nothing."""
     pieces = [f"Context:\n{context}"] if context else []
     for turn in transcript.turns[:index]:
-        if turn.role in ("system", "developer"):
-            pieces.append(f"The assistant's instructions say:\n{turn.content}")
-        elif turn.role == "user":
+        # The system prompt is left out: it instructs, it does not attest facts
+        # (measured on the example agent, it pulled claims' scores down); facts a
+        # system prompt gives are passed as context=.
+        if turn.role == "user":
             pieces.append(f"The user said:\n{turn.content}")
         elif turn.role == "tool":
             call = next((c for t in transcript.turns[:turn.index] for c in t.tool_calls
                          if c.id == turn.tool_call_id), None)
             called = call.signature() if call else turn.name or "a tool"
-            pieces.append(f"The tool call {called} returned:\n{turn.content}")
+            pieces.append(f"The assistant called the tool {called}, which returned:\n"
+                          f"{readable(turn.content)}")
     return "\n\n".join(pieces) or None
+
+
+def readable(content: str) -> str:
+    """A tool result as a small judge reads it best: a JSON object as ``key: value``
+    lines, a list of objects one line each; anything else as it is. (Inside the
+    grounded prompt the evidence is one JSON string, where raw JSON turns into a wall
+    of escaped quotes.)"""
+    import json
+
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return content
+
+    def line(item: object) -> str:
+        if isinstance(item, dict):
+            return "; ".join(f"{k}: {v if isinstance(v, str) else json.dumps(v)}"
+                             for k, v in item.items())
+        return item if isinstance(item, str) else json.dumps(item)
+
+    if isinstance(value, list):
+        return "\n".join(f"- {line(item)}" for item in value)
+    return line(value)
 
 
 def last_user_turn(transcript: Transcript, index: int) -> str | None:

@@ -110,13 +110,15 @@ def test_a_conversation_request_shows_turns_and_keys_on_the_canonical_json() -> 
 
 
 def test_each_turn_prompt_starts_with_the_one_before() -> None:
-    # What lets a local judge's KV cache re-read only the new turns.
+    # What lets a local judge's KV cache re-read only the new turns: turn 4's prompt
+    # starts with turn 2's, up to the end of the turns before turn 2.
     transcript = parse_transcript(SUPPORT, "t")
     first, second = (_JUDGE.render(requests.turn(transcript, i, "Is polite", 0.5,
-                                                         Policy()), "direct")[0][1].content
+                                                  Policy()), "direct")[0][1].content
                      for i in (2, 4))
-    judged_first = first.index(transcript.turns[2].shown())
-    assert second.startswith(first[:judged_first + len(transcript.turns[2].shown())])
+    earlier = transcript.shown(2)
+    assert second.startswith(first[:first.index(earlier) + len(earlier)])
+    assert transcript.turns[2].shown() in first and transcript.shown(4) in second
 
 
 class Unused:
@@ -174,8 +176,10 @@ def test_the_evidence_for_a_turn_is_what_came_before_it() -> None:
     transcript = parse_transcript(SUPPORT, "t")
     evidence = evidence_before(transcript, 4, "Kettle Co. ships within 2 days.")
     assert evidence is not None
-    assert evidence.index("Context:") < evidence.index("instructions say") < evidence.index(
+    assert "support agent" not in evidence  # the system prompt instructs; it attests nothing
+    assert evidence.index("Context:") < evidence.index(
         "The user said:\nWhere is my order A1?") < evidence.index(
-        'The tool call lookup_order({"order_id": "A1"}) returned:\n{"status": "shipped"}')
+        'The assistant called the tool lookup_order({"order_id": "A1"}), which returned:\n'
+        "status: shipped")
     # A claim in turn 2, before the tool answered, cannot lean on the tool's result.
     assert "shipped" not in (evidence_before(transcript, 2, None) or "")
