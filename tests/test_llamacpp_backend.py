@@ -93,7 +93,10 @@ def test_every_task_prompt_renders_in_every_reply_mode() -> None:
 
     inputs = {"criterion": "C", "output": '"O"', "tag": "t", "context": '"X"',
               "question_text": "null", "reference": "null", "instruction": "null",
-              "response_b": '"B"'}
+              "response_b": '"B"',
+              # The conversation prompts' texts (judging/requests.py).
+              "conversation": '[0] user: "Q"', "goal": '"G"', "system_prompt": '"S"',
+              "tool": '"f"', "argument": '"a"', "expected": '"E"'}
     inputs.update({f"tag_{name}": "t" for name in list(inputs)})
     for name, task in TASK_PROMPTS.items():
         for mode in ("direct", "cot"):

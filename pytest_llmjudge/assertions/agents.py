@@ -47,6 +47,7 @@ from ..judging.transcripts import (
     parse_transcript,
 )
 from ..judging.verdict import JudgeRequest, Verdict
+from ..masking import mask
 from ..session import JudgeSession, running
 from ._shared import conclude, plain_judge_errors, policy_and_threshold
 
@@ -59,7 +60,8 @@ class ToolCallMismatch(AssertionError):
 
     def __init__(self, result: Match) -> None:
         self.match = result
-        super().__init__("\n".join(result.explain()))
+        # Masked: a call's arguments may hold a key, and CI logs are kept.
+        super().__init__(mask("\n".join(result.explain())))
 
 
 ToolCallMismatch.__module__ = "pytest_llmjudge"
