@@ -7,7 +7,7 @@ call the cache cannot replay), so a run that judges nothing pays nothing.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +152,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _fail_outside_the_test(item, problem)
 
 
-def _marker_problem(item: pytest.Item, check: Any, marker: str, fixture: str, call: str,
-                    instead: str) -> JudgeError | None:
+def _marker_problem(item: pytest.Item, check: Callable[[pytest.Item], object], marker: str,
+                    fixture: str, call: str, instead: str) -> JudgeError | None:
     """What is wrong with the test's ``marker``: its arguments, or a test that does not
     request the ``fixture`` that hands the output over (else nothing would be judged)."""
     try:

@@ -5,6 +5,7 @@ before it. Pure judging (assertions/agents.py records and asserts)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 
 from ..config.thresholds import Threshold
@@ -85,8 +86,6 @@ def readable(content: str) -> str:
     lines, a list of objects one line each; anything else as it is. (Inside the
     grounded prompt the evidence is one JSON string, where raw JSON turns into a wall
     of escaped quotes.)"""
-    import json
-
     try:
         value = json.loads(content)
     except ValueError:
