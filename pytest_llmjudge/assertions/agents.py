@@ -195,10 +195,13 @@ def _fitting(judge: Callable[[], Any], where: str) -> Any:
     try:
         return judge()
     except ContextOverflowError as err:
-        raise ContextOverflowError(
-            f"{where}: {err}. A whole conversation is one prompt; judge it turn by turn "
-            "with assert_each_turn(conversation, criteria), where each turn's prompt holds "
-            "only the turns before it, or use a judge with a longer context") from None
+        advice = ("a turn's prompt holds every turn before it, so judge a shorter stretch of "
+                  "the conversation, or use a judge with a longer context"
+                  if where == "assert_each_turn()" else
+                  "a whole conversation is one prompt; judge it turn by turn with "
+                  "assert_each_turn(conversation, criteria), where each turn's prompt holds "
+                  "only the turns before it, or use a judge with a longer context")
+        raise ContextOverflowError(f"{where}: {err}. {advice}") from None
 
 
 def grounded_turns(session: JudgeSession, item: pytest.Item | None, conversation: object,
