@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from ..errors import JudgeConfigError
 from .policy import wilson
 
-OUTCOMES = ("PASS", "FAIL", "UNSTABLE", "RUNNING")
-
 
 @dataclass(frozen=True)
 class SampleDecision:

@@ -29,7 +29,6 @@ from ..errors import JudgeConfigError
 from .texts import surrogate_problem, visible
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
-SPOKEN = ("system", "developer", "user", "assistant")  # roles whose content is prose
 
 
 @dataclass(frozen=True)
@@ -99,12 +98,6 @@ class Transcript:
     @property
     def tool_calls(self) -> list[ToolCall]:
         return [c for t in self.turns for c in t.tool_calls]
-
-    def results(self, before: int) -> list[tuple[ToolCall | None, Turn]]:
-        """The tool results before turn ``before``, each with the call it answers."""
-        calls = {c.id: c for t in self.turns[:before] for c in t.tool_calls if c.id}
-        return [(calls.get(t.tool_call_id or ""), t) for t in self.turns[:before]
-                if t.role == "tool"]
 
 
 def canonical_json(value: object) -> str:
