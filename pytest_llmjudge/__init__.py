@@ -24,6 +24,7 @@ from .assertions.judged import (
     assert_judged_async,
     assert_not_abstains,
 )
+from .assertions.sampled import SampledTestFailure
 from .errors import (
     BackendUnavailableError,
     ContextOverflowError,
@@ -62,6 +63,7 @@ __all__ = [
     "ModelNotFoundError",
     "Policy",
     "Ranking",
+    "SampledTestFailure",
     "ToolCallMismatch",
     "ToolsFixture",
     "UnstableVerdictError",

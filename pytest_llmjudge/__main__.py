@@ -1,27 +1,34 @@
 """``python -m pytest_llmjudge calibrate LABELS [pytest options]``: measure the
 configured judge on labelled examples, without running any other test.
 
-It runs pytest with ``--llmjudge-calibrate=LABELS`` and every test file ignored, so
-the calibration is the only item and the judge is configured exactly as in a test run:
-ini file, environment, and any ``--llmjudge-*`` option passed after LABELS, e.g.
-``--llmjudge-update-calibration`` to write the fitted thresholds.
+``python -m pytest_llmjudge drift JUDGMENTS [pytest options]``: re-judge every
+judgment recorded in an exported judgments file with the judge configured now, and
+report agreement, kappa and the verdicts that flipped (``--llmjudge-max-flips=N``
+makes it a gate).
+
+Each runs pytest with its option (``--llmjudge-calibrate=LABELS`` or
+``--llmjudge-drift=JUDGMENTS``) and every test file ignored, so the check is the only
+item and the judge is configured exactly as in a test run: ini file, environment, and
+any ``--llmjudge-*`` option passed after the file, e.g. ``--llmjudge-model=...``.
 """
 
 from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m pytest_llmjudge calibrate LABELS.jsonl [pytest options]"
+USAGE = ("usage: python -m pytest_llmjudge calibrate LABELS.jsonl [pytest options]\n"
+         "       python -m pytest_llmjudge drift JUDGMENTS.jsonl [pytest options]")
+COMMANDS = {"calibrate": "--llmjudge-calibrate", "drift": "--llmjudge-drift"}
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] != "calibrate" or argv[1].startswith("-"):
+    if len(argv) < 2 or argv[0] not in COMMANDS or argv[1].startswith("-"):
         print(USAGE, file=sys.stderr)
         return 2
     import pytest
 
-    labels, rest = argv[1], argv[2:]
-    return int(pytest.main([f"--llmjudge-calibrate={labels}", "--ignore-glob=*", *rest]))
+    path, rest = argv[1], argv[2:]
+    return int(pytest.main([f"{COMMANDS[argv[0]]}={path}", "--ignore-glob=*", *rest]))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from . import hookspecs
 from .assertions.agents import TOOLS_MARKER, ToolsFixture, marker_tools
 from .assertions.checklist import CHECKLIST_MARKER, marker_checklist
 from .assertions.fixtures import BaselineFixture, ChecklistFixture, JudgeFixture
+from .assertions.sampled import SAMPLE_MARKER, marker_plan, pyfunc_call
 from .config.settings import Settings
 from .config.sources import add_options, resolve
 from .errors import JudgeConfigError, JudgeError
@@ -52,11 +53,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "args='exact', threshold=None): the tool calls the test's judge_tools(transcript) "
         "must match",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{SAMPLE_MARKER}(n, min_pass_rate, confidence=0.95, concurrent=False): run the "
+        "test body up to n times and decide it on the share of runs whose judged "
+        "assertions all passed")
     settings = resolve(config)
     _check_cache_files(settings)
     imported = None
     if settings.cache_import and not hasattr(config, "workerinput"):
         imported = _check_import(settings.cache_import)
+    if settings.drift and not hasattr(config, "workerinput"):
+        _check_drift_file(settings.drift)
 
     def make_backend(s: Settings) -> Any:
         return config.hook.pytest_llmjudge_make_backend(settings=s)
@@ -71,9 +79,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    from .calibration.drift_item import add_drift_item
     from .calibration.item import add_calibration_item
 
     add_calibration_item(session, items)
+    add_drift_item(session, items)
 
 
 def _check_import(path: str) -> list[Any]:
@@ -85,6 +95,16 @@ def _check_import(path: str) -> list[Any]:
         return load(Path(path))
     except JudgmentsFileError as err:
         raise pytest.UsageError(f"pytest-llmjudge: --llmjudge-cache-import: {err}") from None
+
+
+def _check_drift_file(path: str) -> None:
+    """A drift file of another format or version stops the run before any test."""
+    from .storage.judgments_file import JudgmentsFileError, check_header
+
+    try:
+        check_header(Path(path))
+    except JudgmentsFileError as err:
+        raise pytest.UsageError(f"pytest-llmjudge: --llmjudge-drift: {err}") from None
 
 
 def _check_cache_files(settings: Settings) -> None:
@@ -148,8 +168,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                or _marker_problem(item, marker_tools, TOOLS_MARKER, "judge_tools",
                                   "judge_tools(transcript)",
                                   "assert_tool_calls(transcript, expected=[...])"))
+    if problem is None:
+        try:
+            marker_plan(item)
+        except JudgeError as err:
+            problem = err
     if problem is not None:
         _fail_outside_the_test(item, problem)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A sampled test's body runs up to n times (assertions/sampled.py); others as usual."""
+    __tracebackhide__ = True
+    return pyfunc_call(pyfuncitem)
 
 
 def _marker_problem(item: pytest.Item, check: Callable[[pytest.Item], object], marker: str,

@@ -108,7 +108,8 @@ class JudgeSession:
         """This process's judge work and the run's spend, for reports and xdist."""
         return {"totals": self.replayer.totals.to_dict(),
                 "budget": self.replayer.budget.to_dict(),
-                "used": sorted(self.replayer.used)}
+                "used": sorted(self.replayer.used),
+                "asked": dict(self.replayer.asked)}
 
     @property
     def judge(self) -> Judge:

@@ -144,6 +144,24 @@ def _unit(raw: str) -> float | None:
     return value
 
 
+def _significance(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise JudgeConfigError(f"{raw!r} is not a significance level; use a number between "
+                               "0 and 1, e.g. 0.05") from None
+    if not 0.0 < value < 1.0:
+        raise JudgeConfigError(f"{raw!r} is outside (0, 1); use a significance level such "
+                               "as 0.05 (a drop this unlikely by chance fails the test)")
+    return value
+
+
+def _optional_flips(raw: str) -> int | None:
+    if not raw.strip():
+        return None
+    return _int_parser(0, "use a whole number of flipped verdicts, 0 or more")(raw)
+
+
 CALIBRATE_TARGETS = ("balanced_accuracy", "tpr", "tnr")
 
 
@@ -375,5 +393,15 @@ OPTIONS: tuple[Option, ...] = (
            switch=True),
     Option("update_baselines", _boolean, "false",
            "record (or refresh) every baseline the run's tests name, from the output "
-           "they pass to baseline(name, output)", switch=True),
+           "they pass to baseline(name, output), and every sampled test's pass rate",
+           switch=True),
+    Option("significance", _significance, "0.05",
+           "a sampled test whose pass rate dropped against its stored baseline fails when "
+           "Fisher's exact test puts the drop below this p-value (default 0.05)"),
+    Option("drift", _optional_path, "",
+           "re-judge every judgment recorded in this exported judgments file with the "
+           "judge configured now, and report agreement, kappa and flips as one more test"),
+    Option("max_flips", _optional_flips, "",
+           "with --llmjudge-drift, fail when more recorded verdicts than this flip (PASS "
+           "to FAIL or FAIL to PASS) under the judge configured now"),
 )

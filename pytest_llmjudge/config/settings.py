@@ -74,6 +74,9 @@ class Settings:
     min_agreement: float | None = _default("min_agreement")
     update_checklists: bool = _default("update_checklists")
     update_baselines: bool = _default("update_baselines")
+    significance: float = _default("significance")
+    drift: str | None = _default("drift")
+    max_flips: int | None = _default("max_flips")
     # Where each value came from ("cli", "ini", "env", "default"), for the report header
     # and the threshold order (thresholds.py).
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)

@@ -28,6 +28,7 @@ from ..config.settings import Settings
 from ..errors import JudgeReplyError, LogprobsUnavailableError
 from ..storage.record_modes import Replayer
 from . import strategies
+from .asked import asked_json
 from .policy import poll_seed
 from .prompts import PromptTemplate, load, untrusted_tag
 from .reply_formats import JudgeReply, choice_value, explaining, parse_reply, reply_spec
@@ -237,7 +238,10 @@ class Judge:
                          sampled=sampled, need_probs=need_probs,
                          # Reasoning first needs room before the answer.
                          max_tokens=self.settings.max_tokens * (2 if mode == "cot" else 1),
-                         hidden_state=hidden_state)
+                         hidden_state=hidden_state,
+                         # Kept for an export only: a run that writes none pays nothing.
+                         asked=asked_json(request, mode, need_probs)
+                         if self.settings.cache_export else None)
         reply: JudgeReply = call.value
         choice = "answer" if request.scale is None else "rating"
         probs = _checked_probs(call.completion.choice_probs.get(choice), spec, choice)
@@ -273,7 +277,9 @@ class Judge:
                                      pair=request.task == "pairwise"), vote.answer)
         call = self.call(messages, untrusted, spec, lambda text: parse_reply(text, spec),
                          prompt=self.prompt_version(request, "direct"), index=0,
-                         sampled=False, need_probs=False, max_tokens=self.settings.max_tokens)
+                         sampled=False, need_probs=False, max_tokens=self.settings.max_tokens,
+                         asked=asked_json(request, "direct", False, explains=True)
+                         if self.settings.cache_export else None)
         costs = [c for c in (vote.cost_usd, call.cost_usd) if c is not None]
         return dataclasses.replace(
             vote, reason=call.value.reason,
@@ -286,11 +292,13 @@ class Judge:
 
     def call(self, messages: Sequence[Message], untrusted: tuple[str, ...], spec: ReplySpec,
              validate: Callable[[str], T], *, prompt: str, index: int, sampled: bool,
-             need_probs: bool, max_tokens: int, hidden_state: bool = False) -> Call[T]:
+             need_probs: bool, max_tokens: int, hidden_state: bool = False,
+             asked: str | None = None) -> Call[T]:
         """One backend call whose reply ``validate`` accepts, retried (sampling, with
         derived seeds) while it raises JudgeReplyError; the last error is raised.
         ``prompt`` is the template version, part of the cache key. Each attempt goes
-        through the replayer: replayed from the cache, made and recorded, or refused."""
+        through the replayer: replayed from the cache, made and recorded, or refused.
+        ``asked``: the request as an export keeps it for the drift check (asked.py)."""
         busy = [0.0]  # time in backend calls, not waiting for a free slot
 
         def send(request: CompletionRequest) -> Completion:
@@ -331,7 +339,7 @@ class Judge:
                         max_tokens=max_tokens,
                         timeout=self.settings.timeout,
                         hidden_state=hidden_state,
-                    ), index, pending)
+                    ), index, pending, asked)
                 completion = answer.completion
                 replayed += answer.replayed
                 dry_run = dry_run or answer.dry_run

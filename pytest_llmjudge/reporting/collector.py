@@ -8,6 +8,7 @@ the controller, which judges nothing, prints the one summary and writes the file
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,8 @@ class Collector:
             return
         settings = self.session.settings
         run = self.totals()
+        # Read before the export rewrites the file: the scores recorded before this run.
+        self.record.watch = self._moved_toward()
         if settings.report:
             self._write("report", settings.report,
                         lambda: self.record.write(settings.report or "", run, settings))
@@ -113,6 +116,24 @@ class Collector:
             # A report CI keeps as an artefact that was not written fails the run, the
             # way a coverage floor does: a green run must not hide a missing file.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _moved_toward(self) -> list[str]:
+        """Verdicts that moved toward their threshold since the judgments file this run
+        imports (or, without one, the file it exports to) recorded them."""
+        settings = self.session.settings
+        path = settings.cache_import or settings.cache_export
+        if not path or not Path(path).exists() or not self.record.tests:
+            return []
+        from ..calibration.drift import moved_toward, recorded_judgments
+        from ..errors import JudgeConfigError
+        from ..storage.judgments_file import load
+
+        try:
+            readable = recorded_judgments(load(Path(path)), path)
+        except JudgeConfigError:
+            return []  # the import refused it at the start; the export will say why
+        return moved_toward(readable, ((t.nodeid, v) for t in self.record.tests.values()
+                                       for v in t.verdicts))
 
     def _whole_suite(self, exitstatus: int) -> bool:
         """Whether every test of the suite ran: then a test the export holds that did not
@@ -141,7 +162,8 @@ class Collector:
         if cache is None:
             raise OSError("the judge cache could not be opened to read the judgments")
         try:
-            fresh = list(cache.entries(run.used))
+            fresh = [dataclasses.replace(e, asked=run.asked.get(e.key.digest))
+                     for e in cache.entries(run.used)]
         finally:
             if opened is not None:
                 opened.close()

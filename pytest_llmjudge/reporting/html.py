@@ -46,7 +46,9 @@ def render(record: SessionRecord, run: RunTotals, settings: Settings) -> str:
             rows.append(_error_row(test.nodeid, test.error))
         for verdict in test.verdicts:
             outcomes[_outcome(verdict)] += 1
-            rows.append(_verdict_row(test.nodeid, verdict))
+            # A sampled test's verdicts name their run.
+            sample = f" [sample {verdict['sample']}]" if verdict.get("sample") else ""
+            rows.append(_verdict_row(test.nodeid + sample, verdict))
     counts = ", ".join(f"{n} {name}" for name, n in sorted(outcomes.items())) or "no verdicts"
     judges = sorted({v["judge_id"] for v in record.verdicts})
     options = "".join(f'<option value="{o}">{o}</option>'
@@ -78,9 +80,19 @@ placeholder="test, criterion, output or reason"></label>
 <th data-type="number">Seconds</th></tr></thead>
 {"".join(rows)}
 </table>
+{_sampled(record)}
 <script>{_asset("page.js")}</script>
 </body></html>
 """
+
+
+def _sampled(record: SessionRecord) -> str:
+    """Sampled tests' pass rates, as the terminal summary lists them."""
+    lines = list(record.sampled_lines())
+    if not lines:
+        return ""
+    items = "".join(f"<li>{_e(' '.join(line.split()))}</li>" for line in lines[1:])
+    return f'<h2>Sampled tests</h2><ul class="sampled">{items}</ul>'
 
 
 def _outcome(verdict: dict[str, Any]) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ SCORE_PROPERTY = "llmjudge_score"
 VOTES_PROPERTY = "llmjudge_votes"
 ERROR_PROPERTY = "llmjudge_error"
 CALIBRATION_PROPERTY = "llmjudge_calibration"
+# A sampled test's pass rate and decision (assertions/sampled.py), as JSON.
+SAMPLE_PROPERTY = "llmjudge_sample"
 REPORT_VERSION = 1
 TOP = 5  # rows of the slowest and borderline lists (twice as many with -v)
 
@@ -40,6 +44,7 @@ class JudgedTest:
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     seen: set[str] = field(default_factory=set, repr=False)  # the verdicts' JSON texts
+    sampled: dict[str, Any] | None = None  # a sampled test's pass rate (SAMPLE_PROPERTY)
 
     @property
     def judge_s(self) -> float:
@@ -53,6 +58,7 @@ class RunTotals:
     totals: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    asked: dict[str, str] = field(default_factory=dict)  # digest -> request (judging/drift.py)
 
     def merge(self, part: dict[str, Any]) -> None:
         for name, value in part["totals"].items():
@@ -66,12 +72,16 @@ class RunTotals:
         if not self.budget or budget["calls"] >= self.budget["calls"]:
             self.budget = dict(budget)
         self.used |= set(part["used"])
+        self.asked.update(part.get("asked", {}))
 
 
 @dataclass
 class SessionRecord:
     tests: dict[str, JudgedTest] = field(default_factory=dict)
     calibration: list[str] = field(default_factory=list)  # the calibration run's report
+    # Verdicts whose score moved toward their threshold since the recorded judgment of
+    # the same test and criterion (Collector.watch_recorded), as summary lines.
+    watch: list[str] = field(default_factory=list)
 
     def add(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
@@ -79,9 +89,12 @@ class SessionRecord:
                 self.calibration.append(str(value))
         shown = [str(v) for k, v in report.user_properties if k == VERDICT_PROPERTY]
         errors = [str(v) for k, v in report.user_properties if k == ERROR_PROPERTY]
+        sampled = [str(v) for k, v in report.user_properties if k == SAMPLE_PROPERTY]
         if not shown and not errors:
             return
         entry = self.tests.setdefault(report.nodeid, JudgedTest(report.nodeid, report.outcome))
+        if sampled:
+            entry.sampled = json.loads(sampled[-1])
         # user_properties accumulate over setup/call/teardown: keep only what is new (the
         # same JSON text is the same verdict; each is parsed once).
         fresh = [text for text in shown if text not in entry.seen]
@@ -147,9 +160,39 @@ class SessionRecord:
             for nodeid, v in close:
                 yield (f"  {v['outcome']:8} score {v['score']:.3f} vs threshold "
                        f"{v['threshold']:g}  {nodeid}  {v['criterion'][:60]!r}")
+        yield from self.sampled_lines()
+        if self.watch:
+            yield ("moved toward their threshold since the recorded judgment (not flipped "
+                   "yet):")
+            yield from self.watch[:rows]
         if verbosity > 0:
             for test in errors:
                 yield f"ERROR {test.nodeid}: {test.error}"
+
+    def sampled_lines(self) -> Iterator[str]:
+        """Sampled tests, the largest drop against the baseline first (then the lowest
+        rate); a drop that is not significant is marked as one to watch."""
+        sampled = [t for t in self.tests.values() if t.sampled]
+        if not sampled:
+            return
+        yield "sampled tests (pass rate; change against the baseline, largest drop first):"
+        def order(test: JudgedTest) -> tuple[float, float]:
+            s = test.sampled or {}
+            return s.get("change", 0.0), s["passes"] / max(1, s["samples"])
+
+        for test in sorted(sampled, key=order):
+            s = test.sampled or {}
+            low, high = s["interval"]
+            line = (f"  {s['outcome']:8} {s['passes']}/{s['samples']} ({low:.2f}-{high:.2f}) "
+                    f"vs {s['min_pass_rate']:g}")
+            if "baseline" in s:
+                then = s["baseline"]
+                watch = " WATCH" if s["change"] < 0 and test.outcome == "passed" else ""
+                line += (f"; baseline {then['passes']}/{then['samples']}, "
+                         f"{s['change']:+.2f}, p = {s['p_value']:.3g}{watch}")
+            elif s.get("stored"):
+                line += "; stored as the baseline"
+            yield f"{line}  {test.nodeid}"
 
     def document(self, run: RunTotals, settings: Settings) -> dict[str, Any]:
         return {
@@ -166,7 +209,8 @@ class SessionRecord:
             "budget": run.budget,
             "tests": [
                 {"nodeid": t.nodeid, "outcome": t.outcome, "error": t.error,
-                 "judge_s": t.judge_s, "verdicts": t.verdicts}
+                 "judge_s": t.judge_s, "verdicts": t.verdicts,
+                 **({"sampled": t.sampled} if t.sampled else {})}
                 for t in self.tests.values()
             ],
         }
@@ -203,15 +247,44 @@ def budget_line(budget: dict[str, Any], stops: int) -> str:
     return f"budget: {', '.join(parts)} spent{stopped}"
 
 
+@dataclass
+class Sample:
+    """One run of a sampled test's body: its number (from 0) and the verdicts it made."""
+
+    index: int
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+# The run of a sampled test in progress, per thread or task: its verdicts are counted
+# to it and carry its number.
+_sample: ContextVar[Sample | None] = ContextVar("llmjudge_sample", default=None)
+
+
+@contextmanager
+def sampling(index: int) -> Iterator[Sample]:
+    sample = Sample(index)
+    token = _sample.set(sample)
+    try:
+        yield sample
+    finally:
+        _sample.reset(token)
+
+
 def record_verdicts(item: pytest.Item | None, verdicts: list[Verdict]) -> None:
     """Verdicts ride on the test's user_properties: to the report, JUnit, xdist's
-    controller. Other plugins get each one through pytest_llmjudge_verdict."""
+    controller. Other plugins get each one through pytest_llmjudge_verdict. In a sampled
+    test's run, each is counted to the run and carries its number ("sample", from 1)."""
     if item is None:
         return
+    sample = _sample.get()
     for verdict in verdicts:
+        data = verdict.to_dict()
+        if sample is not None:
+            sample.verdicts.append(verdict)
+            data["sample"] = sample.index + 1
         # Masked here, so no report built from the properties (JUnit XML, xdist's
         # controller, other plugins' files) can carry a secret an output quoted.
-        item.user_properties.append((VERDICT_PROPERTY, mask(json.dumps(verdict.to_dict()))))
+        item.user_properties.append((VERDICT_PROPERTY, mask(json.dumps(data))))
         item.user_properties.append((SCORE_PROPERTY, (
             f"{verdict.score:.3f} against threshold {verdict.threshold:g}: {verdict.outcome}")))
         item.user_properties.append((VOTES_PROPERTY, votes_text(verdict)))

@@ -4,8 +4,10 @@ test, the way snapshot tools keep snapshots.
 ``baseline("refund-question", output)`` returns the stored output. With
 ``--llmjudge-update-baselines`` it stores ``output`` instead (and returns it), so
 ``assert_not_worse(output, baseline("refund-question", output))`` records in one run
-and gates in the next. A missing baseline is an error that says how to record it,
-never a pass. One JSON file per test, so pytest-xdist workers never share a file.
+and gates in the next. A sampled test keeps its pass rate in the same file
+(``"pass_rate": {"passes": 9, "samples": 10}``), written by the same option. A missing
+baseline is an error that says how to record it, never a pass. One JSON file per test,
+so pytest-xdist workers never share a file.
 """
 
 from __future__ import annotations
@@ -52,10 +54,19 @@ def migrate(test_file: Path, nodeid: str, test_name: str) -> Path:
 
 def read(path: Path) -> dict[str, str]:
     """The baselines stored in ``path`` (empty when there is no file)."""
+    return _document(path)[0]
+
+
+def read_pass_rate(path: Path) -> tuple[int, int] | None:
+    """The sampled test's stored pass rate (passes, samples) in ``path``, if any."""
+    return _document(path)[1]
+
+
+def _document(path: Path) -> tuple[dict[str, str], tuple[int, int] | None]:
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
-        return {}
+        return {}, None
     except (OSError, UnicodeDecodeError) as err:
         raise BaselineFileError(f"cannot read baseline file {path}: {err}") from None
 
@@ -72,7 +83,7 @@ def read(path: Path) -> dict[str, str]:
         raise invalid(f'its "format" is not {FORMAT!r}')
     if data.get("version") != VERSION:
         raise invalid(f'version {data.get("version")!r}, this plugin reads version {VERSION}')
-    stored = data.get("baselines")
+    stored = data.get("baselines", {})
     if not isinstance(stored, dict):
         raise invalid('"baselines" is not an object of name: output')
     for name, output in stored.items():
@@ -81,13 +92,34 @@ def read(path: Path) -> dict[str, str]:
         problem = surrogate_problem(output, f"baseline {name!r}")
         if problem is not None:
             raise invalid(problem)
-    return dict(stored)
+    rate = data.get("pass_rate")
+    if rate is None:
+        return dict(stored), None
+    passes = rate.get("passes") if isinstance(rate, dict) else None
+    samples = rate.get("samples") if isinstance(rate, dict) else None
+    if not (type(passes) is int and type(samples) is int and 0 <= passes <= samples
+            and samples >= 1):
+        raise invalid(f'"pass_rate" is {rate!r}, not {{"passes": k, "samples": n}} with '
+                      "whole numbers 0 <= k <= n and n >= 1")
+    return dict(stored), (passes, samples)
 
 
-def write(path: Path, nodeid: str, baselines: dict[str, str]) -> None:
-    """Atomic, sorted, one key per line: a change shows up as a small diff."""
-    document = {"format": FORMAT, "version": VERSION, "test": nodeid,
-                "baselines": dict(sorted(baselines.items()))}
+def write_pass_rate(path: Path, nodeid: str, passes: int, samples: int) -> None:
+    """Store a sampled test's pass rate beside the test's baselines (kept as they are)."""
+    stored, _ = _document(path)
+    write(path, nodeid, stored, (passes, samples))
+
+
+def write(path: Path, nodeid: str, baselines: dict[str, str],
+          pass_rate: tuple[int, int] | None = None) -> None:
+    """Atomic, sorted, one key per line: a change shows up as a small diff. A stored
+    pass rate is kept unless one is given."""
+    if pass_rate is None:
+        pass_rate = _document(path)[1]
+    document: dict[str, Any] = {"format": FORMAT, "version": VERSION, "test": nodeid,
+                                "baselines": dict(sorted(baselines.items()))}
+    if pass_rate is not None:
+        document["pass_rate"] = {"passes": pass_rate[0], "samples": pass_rate[1]}
     try:
         write_atomically(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     except OSError as err:

@@ -225,6 +225,9 @@ class Entry:
     key: CallKey
     test: str
     completion: Completion
+    # The judge request as the drift check re-asks it (JSON), where known: exports
+    # carry it; the cache does not need it to replay.
+    asked: str | None = field(default=None, compare=False)
 
 
 class JudgeCache:

@@ -16,6 +16,7 @@ explicit prune drops judgments, and only those the run showed to be stale.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ _LINE_SCHEMA = {
         "sampling": {"type": "object"},
         "poll": {"type": "integer", "minimum": 0}, "seed": {"type": "integer"},
         "judged": {"type": "array", "items": {"type": "string"}},
+        # The request, as the drift check re-asks it (judging/drift.py checks its fields).
+        "asked": {"type": "object"},
         "reply": {
             "type": "object", "required": ["text"],
             "properties": {"text": {"type": "string"},
@@ -62,12 +65,15 @@ class JudgmentsFileError(JudgeConfigError):
 def line_of(entry: Entry) -> str:
     """One judgment as its export line."""
     key = entry.key
-    return json.dumps({
+    line: dict[str, Any] = {
         "key": key.digest, "test": entry.test, "judge": key.judge, "prompt": key.prompt,
         "texts": key.texts, "request": key.request, "sampling": json.loads(key.sampling),
         "poll": key.poll, "seed": key.seed, "judged": list(key.excerpts),
         "reply": completion_to_json(entry.completion),
-    }, sort_keys=True, ensure_ascii=False)
+    }
+    if entry.asked is not None:
+        line["asked"] = json.loads(entry.asked)
+    return json.dumps(line, sort_keys=True, ensure_ascii=False)
 
 
 def export(entries: Iterable[Entry], path: Path) -> int:
@@ -98,6 +104,9 @@ def merge(fresh: Iterable[Entry], existing: Iterable[Entry],
     new = replaced = 0
     for entry in fresh:
         before = old.pop(entry.key.digest, None)
+        if entry.asked is None and before is not None and before.asked is not None:
+            # The same call: what the file knew it asked still holds.
+            entry = dataclasses.replace(entry, asked=before.asked)
         new += before is None
         replaced += before is not None and before.completion != entry.completion
         entries.append(entry)
@@ -200,7 +209,10 @@ def _entry(path: Path, number: int, line: str, validator: Any) -> Entry:
         completion = completion_from_json(data["reply"])
     except ValueError as err:
         raise _bad_line(where, f"reply: {err}") from None
-    return Entry(key, data["test"], completion)
+    asked = data.get("asked")
+    return Entry(key, data["test"], completion,
+                 None if asked is None else json.dumps(asked, sort_keys=True,
+                                                       ensure_ascii=False))
 
 
 _STRINGS = ("key", "test", "judge", "prompt", "texts", "request")
@@ -228,6 +240,8 @@ def sound_line(data: Any) -> bool:
             _number(reply["cost_usd"]) and reply["cost_usd"] >= 0)):
         return False
     if "hidden_state" in reply and not isinstance(reply["hidden_state"], str):
+        return False
+    if "asked" in data and not isinstance(data["asked"], dict):
         return False
     probs = reply.get("choice_probs", {})
     return isinstance(probs, dict) and all(

@@ -56,6 +56,9 @@ class Replayer:
     test: Callable[[], str] = lambda: ""  # the running test's node id
     totals: Totals = field(default_factory=Totals)
     used: set[str] = field(default_factory=set)  # digests replayed or recorded this run
+    # What each call used this run asked, as the drift check re-asks it (digest -> the
+    # request's JSON, judging/drift.py): written beside the judgment in an export.
+    asked: dict[str, str] = field(default_factory=dict)
     _cache: JudgeCache | None = None
     _opened: bool = False
     _recording: set[str] = field(default_factory=set)  # tests recording in mode once
@@ -84,13 +87,16 @@ class Replayer:
 
     def complete(self, send: Callable[[CompletionRequest], Completion], judge_id: str,
                  prompt: str, request: CompletionRequest, poll: int,
-                 pending: list[Entry] | None = None) -> Answer:
+                 pending: list[Entry] | None = None, asked: str | None = None) -> Answer:
         """One call's answer. A call made is recorded at once, or, where ``pending`` is
         given, added to it for ``keep`` to record once the caller accepts the reply: a
         reply that ends in an error is never kept as a judgment."""
         from .cache import Entry, call_key
 
         key = call_key(judge_id, prompt, request, poll)
+        if asked is not None:
+            with self._lock:
+                self.asked[key.digest] = asked
         cache = self.cache()
         test = self.test()
         if cache is not None and self.mode != "all":
