@@ -54,6 +54,7 @@ def render() -> str:
     from pytest_llmjudge.assertions.agents import TOOLS_MARKER, TOOLS_MARKER_KEYWORDS
     from pytest_llmjudge.assertions.checklist import CHECKLIST_MARKER, MARKER_KEYWORDS
     from pytest_llmjudge.assertions.fixtures import BaselineFixture, JudgeFixture
+    from pytest_llmjudge.assertions.sampled import SAMPLE_MARKER, SAMPLE_MARKER_KEYWORDS
     from pytest_llmjudge.config.options import OPTIONS
     from pytest_llmjudge.config.thresholds import ORDER
     from pytest_llmjudge.judging.policy import POLICY_KEYWORDS
@@ -105,6 +106,11 @@ def render() -> str:
         "Keywords: " + ", ".join(f"`{k}`" for k in TOOLS_MARKER_KEYWORDS)
         + " (those of assert_tool_calls; see "
         "[conversations-and-agents.md](conversations-and-agents.md)).", "",
+        f"### `@pytest.mark.{SAMPLE_MARKER}(n, ...)`", "",
+        "Keywords: " + ", ".join(f"`{k}`" for k in SAMPLE_MARKER_KEYWORDS)
+        + "; `n` and `min_pass_rate` are required, `confidence` defaults to 0.95 and "
+        "`concurrent` to False. A failure raises `SampledTestFailure` (an "
+        "`AssertionError`); see [sampling-and-drift.md](sampling-and-drift.md).", "",
         "## Threshold order", "",
         "Highest first: " + " > ".join(f"`{source}`" for source in ORDER)
         + " (see [configuration.md](configuration.md#where-a-threshold-comes-from)).", "",

@@ -1,8 +1,10 @@
-"""A toy customer-support bot for the examples: deterministic, so every run judges the
-same replies. Swap ``SupportBot.answer`` for a call to your real LLM app."""
+"""A toy customer-support bot for the examples: its answers are deterministic, so every
+run judges the same replies; its greeting varies from call to call, as a sampled LLM's
+reply does. Swap ``SupportBot.answer`` for a call to your real LLM app."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 RETURN_DAYS = 30
@@ -57,7 +59,22 @@ SHOP_FAQ = (
 FALLBACK = "I don't understand. Try again."
 
 
+# The opening line, drawn at random like a reply sampled at a temperature above 0.
+GREETINGS = (
+    "Hi there! Thanks for contacting Step Shoes support. How can I help you today?",
+    "Hello, and welcome to Step Shoes! What can I do for you?",
+    "Good to hear from you! I'm the Step Shoes assistant: ask me about orders, "
+    "deliveries or returns.",
+)
+
+
 class SupportBot:
+    def __init__(self, seed: int | None = None) -> None:
+        self._random = random.Random(seed)
+
+    def greet(self) -> str:
+        return self._random.choice(GREETINGS)
+
     def answer(self, message: str) -> str:
         text = message.lower()
         for intent in INTENTS:

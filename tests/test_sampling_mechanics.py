@@ -105,3 +105,38 @@ def test_drift_rejudges_an_export_with_the_real_judge(judged: pytest.Pytester) -
     assert f"flips: {listed} (" in summary
     assert ("DriftGateError" in text) == (listed > 0)
     assert result.ret == (pytest.ExitCode.TESTS_FAILED if listed else pytest.ExitCode.OK)
+
+
+BASELINE = """
+    import itertools
+    import os
+    import pytest
+    from pytest_llmjudge import assert_judged
+
+    runs = itertools.count()
+
+    @pytest.mark.llmjudge_sample(n=10, min_pass_rate=0.1)
+    def test_app():
+        i = next(runs)
+        # DROP=1 fails every other run (threshold 1), else every run passes (0).
+        threshold = 1.0 if os.environ.get("DROP") and i % 2 else 0.0
+        assert_judged(f"Reply number {i % 3}.", "The reply is short", threshold=threshold)
+"""
+
+
+def test_a_stored_pass_rate_gates_a_significant_drop(judged: pytest.Pytester,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    judged.makepyfile(test_rate=BASELINE)
+    monkeypatch.delenv("DROP", raising=False)
+    judged.runpytest("--llmjudge-update-baselines").assert_outcomes(passed=1)
+    stored = judged.path / "__llmjudge__/baselines/test_rate/test_app.json"
+    assert json.loads(stored.read_text())["pass_rate"] == {"passes": 10, "samples": 10}
+    # 5/10 meets the bar of 0.1, but against 10/10 it is a drop with
+    # p = C(15,5) C(5,5) / C(20,10) = 3003/184756 = 0.0163.
+    monkeypatch.setenv("DROP", "1")
+    result = judged.runpytest("--llmjudge-report=r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*SampledTestFailure: pass rate 5/10 against 10/10 in the "
+                                 "baseline, p = 0.0163: a significant drop*"])
+    sampled = json.loads((judged.path / "r.json").read_text())["tests"][0]["sampled"]
+    assert sampled["samples"] == 10 and sampled["p_value"] == pytest.approx(3003 / 184756)

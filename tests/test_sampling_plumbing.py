@@ -61,17 +61,18 @@ def test_pass_rate_decides_and_stops_early(pytester: pytest.Pytester,
     assert (good["outcome"], good["passes"], good["samples"]) == ("PASS", 7, 9)
     assert good["failed"] == [3, 7]
     bad = tests["test_mostly_bad"]["sampled"]
-    # 0 of 2 already puts the 95% Wilson interval (0-0.66) below 0.7: stop there.
-    assert (bad["outcome"], bad["passes"], bad["samples"]) == ("FAIL", 0, 2)
-    assert [v["sample"] for v in tests["test_mostly_bad"]["verdicts"]] == [1, 2]
+    # After 5 runs (bad, bad, good, bad, bad) 1 pass + 5 to come cannot reach the 7
+    # needed, and the 95% Wilson interval of 1/5 (0.04-0.62) lies below 0.7: stop.
+    assert (bad["outcome"], bad["passes"], bad["samples"]) == ("FAIL", 1, 5)
+    assert [v["sample"] for v in tests["test_mostly_bad"]["verdicts"]] == [1, 2, 3, 4, 5]
     result.stdout.fnmatch_lines([
-        "*SampledTestFailure: sampled test: pass rate 0/2 (0.00, 95% interval 0.00-0.66) "
-        "against 0.7: FAIL (the interval lies below 0.7)",
-        "*samples: 2 taken of at most 10; 0 passed, 2 failed (runs 1, 2)",
+        "*SampledTestFailure: sampled test: pass rate 1/5 (0.20, 95% interval 0.04-0.62) "
+        "against 0.7: FAIL (the bar is out of reach, and the interval lies below 0.7)",
+        "*samples: 5 taken of at most 10; 1 passed, 4 failed (runs 1, 2, 4, 5)",
         "*--- run 1 failed ---",
         "*criterion: It is good", "*output:", "*bad",
         "*sampled tests (pass rate; change against the baseline, largest drop first):",
-        "*FAIL     0/2 (0.00-0.66) vs 0.7  test_app.py::test_mostly_bad",
+        "*FAIL     1/5 (0.04-0.62) vs 0.7  test_app.py::test_mostly_bad",
         "*PASS     7/9 (0.45-0.94) vs 0.7  test_app.py::test_mostly_good",
     ])
     # Each sample is its own judgment, but the same output is the same judge call: the

@@ -46,6 +46,7 @@ from ..storage import baselines
 from ._shared import marked
 
 SAMPLE_MARKER = "llmjudge_sample"
+SAMPLE_MARKER_KEYWORDS = ("n", "min_pass_rate", "confidence", "concurrent")
 SHOWN_LINES = 25  # of each failing sample's message, in the test's failure
 SHOWN_FAILURES = 3  # failing samples shown in full; the rest by number
 
@@ -77,7 +78,7 @@ def marker_plan(item: pytest.Item) -> SamplePlan | None:
                                f"@pytest.mark.{SAMPLE_MARKER}(n=10, min_pass_rate=0.8)")
     if marker.args:
         keywords["n"] = marker.args[0]
-    unknown = sorted(set(keywords) - {"n", "min_pass_rate", "confidence", "concurrent"})
+    unknown = sorted(set(keywords) - set(SAMPLE_MARKER_KEYWORDS))
     if unknown:
         raise JudgeConfigError(f"{where}: unknown keyword(s) {', '.join(unknown)}; it takes "
                                "n, min_pass_rate, confidence and concurrent")
@@ -237,7 +238,8 @@ def _conclude(item: pytest.Function, decision: SampleDecision, comparison: dict[
     header = f"sampled test: {decision.describe()}: {decision.outcome}"
     if decision.outcome == "FAIL":
         raise SampledTestFailure(_explain(
-            f"{header} (the interval lies below {decision.min_pass_rate:g})", decision,
+            f"{header} (the bar is out of reach, and the interval lies below "
+            f"{decision.min_pass_rate:g})", decision,
             comparison, outcomes))
     if comparison and comparison["p_value"] < significance:
         raise SampledTestFailure(_explain(

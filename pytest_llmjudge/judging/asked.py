@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..backends.base import Completion
-from ..errors import JudgeReplyError
+from ..errors import JudgeConfigError, JudgeReplyError
 from .policy import Policy, make_policy
 from .reply_formats import choice_value, parse_reply, reply_spec
 from .verdict import JudgeRequest
@@ -86,7 +86,7 @@ def parse_asked(data: Any) -> Asked:
         raise AskedError('"policy" is not an object')
     try:
         checked = make_policy(Policy(), policy, "its policy")
-    except ValueError as err:  # JudgeConfigError
+    except JudgeConfigError as err:
         raise AskedError(str(err)) from None
     if data.get("scored") not in ("probability", "answer"):
         raise AskedError('"scored" is not "probability" or "answer"')

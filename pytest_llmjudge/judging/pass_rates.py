@@ -6,15 +6,19 @@ The rule, with ``k`` passing samples of ``m`` taken so far, at most ``n``, bar `
 
 - PASS once ``k >= ceil(r * n)``: the observed rate over all ``n`` samples meets the
   bar whatever the remaining samples do, so they are not taken;
-- FAIL once the Wilson interval of ``k / m`` (at ``confidence``) lies wholly below
-  ``r``: the rate is significantly below the bar;
+- FAIL once the bar can no longer be met (``k + (n - m) < ceil(r * n)``) and the Wilson
+  interval of ``k / m`` (at ``confidence``) lies wholly below ``r``: the rate is
+  significantly below the bar;
 - UNSTABLE when ``n`` samples are taken and neither holds: the observed rate is below
   the bar, but not significantly (``llmjudge_unstable`` decides what that does).
 
 A PASS needs the observed rate only, not significance above the bar: with n=10 and a
 bar of 0.8, even 10 of 10 has a 95% interval reaching down to 0.72, and a rule that
 asked for the whole interval above 0.8 could never pass. A FAIL needs significance,
-as an UNSTABLE polled verdict does, so one unlucky sample does not fail a good app.
+as an UNSTABLE polled verdict does, and a bar out of reach: the interval alone would
+fail a test on its first failing sample (0 of 1 reaches only 0.79), so an app right
+95% of the time would fail a bar of 0.9 about one run in twenty, no better than a
+single-sample test (benchmarks/sampling.py measured it before this rule).
 
 A drop against a baseline is tested with Fisher's exact test on the 2x2 table (samples
 passed and failed, now and then), one-sided: the probability of a rate this low or
@@ -68,9 +72,10 @@ def decide(results: Sequence[bool], max_samples: int, min_pass_rate: float,
     """The outcome after ``results`` (one bool a sample taken, in order)."""
     samples, passes = len(results), sum(results)
     low, high = wilson(passes / samples, samples, confidence) if samples else (0.0, 1.0)
-    if passes >= needed(min_pass_rate, max_samples):
+    bar = needed(min_pass_rate, max_samples)
+    if passes >= bar:
         outcome = "PASS"
-    elif samples and high < min_pass_rate:
+    elif passes + (max_samples - samples) < bar and high < min_pass_rate:
         outcome = "FAIL"
     elif samples >= max_samples:
         outcome = "UNSTABLE"

@@ -20,7 +20,8 @@ PYTEST_FREE = ("pytest_llmjudge.judging", "pytest_llmjudge.storage",
                "pytest_llmjudge.backends", "pytest_llmjudge.config.options",
                "pytest_llmjudge.config.settings", "pytest_llmjudge.config.thresholds",
                "pytest_llmjudge.calibration.metrics", "pytest_llmjudge.calibration.labels",
-               "pytest_llmjudge.calibration.thresholds_file", "pytest_llmjudge.errors")
+               "pytest_llmjudge.calibration.thresholds_file", "pytest_llmjudge.calibration.drift",
+               "pytest_llmjudge.errors")
 
 
 def _under(name: str, prefixes: tuple[str, ...]) -> bool:

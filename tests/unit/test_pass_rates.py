@@ -50,10 +50,21 @@ def test_a_pass_stops_as_soon_as_the_remaining_samples_cannot_undo_it() -> None:
     assert done.outcome == "PASS" and done.samples == 8
 
 
-def test_a_failure_needs_the_whole_interval_below_the_bar() -> None:
-    # 0 of 3: Wilson 95% upper bound 0.56 < 0.8, settled early.
+def test_a_failure_needs_the_bar_out_of_reach_and_the_interval_below_it() -> None:
+    # 0 of 1: the interval (upper 0.79) is below 0.8, but 9 passes of the 9 samples
+    # left would still meet the bar of 8: the test goes on.
+    assert decide([False], 10, 0.8, 0.95).outcome == "RUNNING"
+    # 0 of 2: 8 left can still give the 8 needed.
+    assert decide([False] * 2, 10, 0.8, 0.95).outcome == "RUNNING"
+    # 0 of 3: out of reach (0 + 7 < 8), and the Wilson 95% upper bound 0.56 < 0.8.
     early = decide([False] * 3, 10, 0.8, 0.95)
     assert early.outcome == "FAIL" and early.high == pytest.approx(0.5615, abs=1e-3)
+    # 7 of 10 at a bar of 0.9: out of reach (9 needed), but the interval (upper 0.89)
+    # sits just below 0.9 -> FAIL; 8 of 10 reaches 0.94 -> UNSTABLE.
+    assert decide([True] * 7 + [False] * 3, 10, 0.9, 0.95).outcome == "FAIL"
+    assert decide([True] * 8 + [False] * 2, 10, 0.9, 0.95).outcome == "UNSTABLE"
+    # 1 of 3 at a bar of 0.9 is out of reach, with an upper bound of 0.79: FAIL.
+    assert decide([False, True, False], 10, 0.9, 0.95).outcome == "FAIL"
     # 6 of 10: interval 0.31-0.83 straddles 0.8: below the bar, not significantly.
     straddle = decide([True] * 6 + [False] * 4, 10, 0.8, 0.95)
     assert straddle.outcome == "UNSTABLE"
