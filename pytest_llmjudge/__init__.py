@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
+
 from .assertions.agents import (
     ToolCallMismatch,
     ToolsFixture,
