@@ -23,7 +23,8 @@ import contextvars
 import inspect
 import json
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,31 +176,34 @@ def _run_wave(item: pytest.Function, body: Callable[[], object],
         return [f.result() for f in futures]
 
 
-def _run_one(item: pytest.Function, body: Callable[[], object], index: int) -> Outcome:
-    __tracebackhide__ = True
+@contextmanager
+def _one_run(index: int) -> Iterator[Outcome]:
+    """One run of the body: its verdicts counted to it, an AssertionError its failure."""
     with sampling(index) as sample:
         outcome = Outcome(index, sample)
         try:
-            result = body()
-            if inspect.iscoroutine(result):
-                import asyncio
-
-                asyncio.run(result)
+            yield outcome
         except AssertionError as failure:
             outcome.failure = failure
+
+
+def _run_one(item: pytest.Function, body: Callable[[], object], index: int) -> Outcome:
+    __tracebackhide__ = True
+    with _one_run(index) as outcome:
+        result = body()
+        if inspect.iscoroutine(result):
+            import asyncio
+
+            asyncio.run(result)
     return _checked(item, outcome)
 
 
 async def _run_async(item: pytest.Function, body: Callable[[], object], index: int) -> Outcome:
     __tracebackhide__ = True
-    with sampling(index) as sample:
-        outcome = Outcome(index, sample)
-        try:
-            result = body()
-            assert inspect.iscoroutine(result)
-            await result
-        except AssertionError as failure:
-            outcome.failure = failure
+    with _one_run(index) as outcome:
+        result = body()
+        assert inspect.iscoroutine(result)
+        await result
     return _checked(item, outcome)
 
 

@@ -128,8 +128,12 @@ class Collector:
         from ..errors import JudgeConfigError
         from ..storage.judgments_file import load
 
+        # The import was read and checked at the start: not read again.
+        entries = self.session.imported if (settings.cache_import and
+                                            self.session.imported is not None) else None
         try:
-            readable = recorded_judgments(load(Path(path)), path)
+            readable = recorded_judgments(entries if entries is not None else
+                                          load(Path(path)), path)
         except JudgeConfigError:
             return []  # the import refused it at the start; the export will say why
         return moved_toward(readable, ((t.nodeid, v) for t in self.record.tests.values()
