@@ -271,6 +271,12 @@ def test_baseline_pass_rates_are_stored_and_drops_tested(
     data = json.loads(stored.read_text())
     # All 10 were taken, though 5 passes already met the bar: a stored rate is whole.
     assert data["pass_rate"] == {"passes": 10, "samples": 10}
+    # A failing app's rate is stored whole too: 0 of 3 would have failed it early.
+    monkeypatch.setenv("APP_SCRIPT", "bad")
+    pytester.runpytest("--llmjudge-update-baselines").assert_outcomes(failed=1)
+    assert json.loads(stored.read_text())["pass_rate"] == {"passes": 0, "samples": 10}
+    monkeypatch.setenv("APP_SCRIPT", "good")
+    pytester.runpytest("--llmjudge-update-baselines").assert_outcomes(passed=1)
 
     # 6 of 10 against 10 of 10: p = C(16,6) C(4,4) / C(20,10) = 8008/184756 = 0.0433.
     monkeypatch.setenv("APP_SCRIPT", "good,bad,good,good,bad,good,bad,good,bad,good")

@@ -120,9 +120,11 @@ def run_sampled(item: pytest.Function, plan: SamplePlan) -> None:
     body = _body(item)
     path = baselines.migrate(Path(item.path), item.nodeid, item.name)
     stored = None if settings.update_baselines else baselines.read_pass_rate(path)
-    # Every sample is taken where the rate is stored or compared (an early PASS would
-    # cut the power of the comparison), and in a dry run (the most calls it could make).
-    stop_on_pass = stored is None and not settings.update_baselines and not settings.dry_run
+    # Every sample is taken where the rate is stored (a stored rate is over all n, even
+    # a failing one) or compared (an early PASS would cut the power of the comparison),
+    # and in a dry run (the most calls it could make).
+    stop_on_fail = not settings.update_baselines
+    stop_on_pass = stored is None and stop_on_fail and not settings.dry_run
     parallel = max(1, settings.concurrency) if (
         plan.concurrent or _async_function(item)) else 1
     outcomes: list[Outcome] = []
@@ -132,7 +134,8 @@ def run_sampled(item: pytest.Function, plan: SamplePlan) -> None:
         outcomes += _run_wave(item, body, wave)
         decision = decide([o.passed for o in outcomes], plan.samples, plan.min_pass_rate,
                           plan.confidence)
-        if decision.outcome == "FAIL" or (decision.outcome == "PASS" and stop_on_pass):
+        if (decision.outcome == "FAIL" and stop_on_fail) or (
+                decision.outcome == "PASS" and stop_on_pass):
             break
     comparison = _compare(decision, stored)
     if settings.update_baselines:
