@@ -22,7 +22,7 @@ def pytest_llmjudge_make_backend(settings: Settings) -> Backend | None:
 
     Called once, lazily, when the first judged assertion runs. The built-in
     implementation handles ``llmjudge_backend = llamacpp`` and ``litellm``, from
-    ``settings.backend_config()``. Example conftest.py::
+    ``settings.backend_config()``. Example ``conftest.py``:
 
         def pytest_llmjudge_make_backend(settings):
             if settings.backend == "llamacpp" and settings.model == "my-remote":
@@ -34,7 +34,7 @@ def pytest_llmjudge_make_backend(settings: Settings) -> Backend | None:
 def pytest_llmjudge_verdict(item: pytest.Item, verdict: Verdict) -> None:
     """Called for every verdict a test records (in the process that judged it, so on a
     pytest-xdist worker under xdist), after it is decided and before the assertion
-    passes or fails. ``verdict.to_dict()`` gives it as plain JSON values. Example::
+    passes or fails. ``verdict.to_dict()`` gives it as plain JSON values. Example:
 
         def pytest_llmjudge_verdict(item, verdict):
             scores.append((item.nodeid, verdict.score, verdict.outcome))

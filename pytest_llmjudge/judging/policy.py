@@ -39,6 +39,10 @@ REASON_MARGIN = 0.1
 
 @dataclass(frozen=True)
 class Policy:
+    """How verdicts are drawn: the strategy, the polling budget and its stopping rule,
+    what an UNSTABLE verdict does, and which verdicts get a written reason. Its fields
+    are the keywords of every judged assertion and of ``@pytest.mark.llmjudge``."""
+
     strategy: str = "auto"
     polls: int = 5  # the most polls one verdict may draw
     min_polls: int = 3  # drawn before the stopping rule is consulted
