@@ -53,3 +53,17 @@ def test_every_flag_named_in_messages_and_docs_exists() -> None:
     named = {(path.name, flag) for path in texts
              for flag in re.findall(r"--llmjudge-[a-z][a-z-]*[a-z]", path.read_text())}
     assert {(name, flag) for name, flag in named if flag not in flags} == set()
+
+
+def test_the_readme_sample_failure_is_the_recorded_one() -> None:
+    """The README's sample failure is docs/failures.md's, which a test regenerates from
+    the recorded judgments: so the front page cannot show an output the judge no longer
+    gives."""
+    def failure(text: str, after: str) -> str:
+        return text.split(after, 1)[1].split("```\nE", 1)[1].split("```", 1)[0]
+
+    readme = (ROOT / "README.md").read_text()
+    page = (ROOT / "docs" / "failures.md").read_text()
+    sample = failure(readme, "A failed judgment explains itself.")
+    assert "judged assertion failed" in sample
+    assert sample == failure(page, "## `assert_judged`")
