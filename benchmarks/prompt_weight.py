@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from pytest_llmjudge.backends.models import resolve  # noqa: E402
 from pytest_llmjudge.judging.judge import TASK_PROMPTS  # noqa: E402
+from pytest_llmjudge.judging.prompts import _PLACEHOLDER as PLACEHOLDER  # noqa: E402
 from pytest_llmjudge.judging.prompts import load  # noqa: E402
 
 NAMES = ("output", "context", "question_text", "reference", "instruction", "response_b")
@@ -40,8 +41,14 @@ def main() -> None:
     rows = {}
     for task, prompt in sorted(set(TASK_PROMPTS.items())):
         mode = "direct pair" if task == "pairwise" else "direct"
-        system, user = load(prompt, mode).render(criterion="", tag="1a2b3c4d", points="",
-                                                 **empty)
+        template = load(prompt, mode)
+        # Every other placeholder a template has (a tool's name, a turn's number...)
+        # is left empty too: the weight is the template's own text.
+        names = {name for section in (*template.task.sections.values(),
+                                      *template.replies.sections.values())
+                 for name in PLACEHOLDER.findall(section)}
+        values = {name: "" for name in names} | empty
+        system, user = template.render(**values | {"tag": "1a2b3c4d"})
         rows[task] = {"prompt": prompt, "system": count(system.content),
                       "rest": count(user.content)}
         print(f"{task:12} {prompt:15} system {rows[task]['system']:4}  rest "
