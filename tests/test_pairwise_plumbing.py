@@ -113,7 +113,7 @@ def test_a_worse_candidate_fails_and_shows_both_orders(pytester: pytest.Pytester
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "E   *pairwise comparison failed: the candidate is judged worse than the reference; "
-        "P(candidate better) 0.300, threshold 0.00",
+        "P(candidate better) 0.300 (no threshold: a win or a tie passes)",
         "E *score 0.300 from the unfitted rule*",
         "E *reference:", "E *old ++",
         "E *P(candidate better) 0.300: WORSE (a tie within 0.020 of 0.5); decided by the first*",
@@ -138,7 +138,8 @@ def test_the_alone_scores_decide_when_the_orders_follow_the_position(
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "E   *judged worse than the reference; P(candidate better) 0.400, threshold 0.00",
+        "E   *judged worse than the reference; P(candidate better) 0.400 "
+        "(no threshold: a win or a tie passes)",
         "E *P(candidate better) 0.400: WORSE (a tie within 0.020 of 0.5); decided by the*",
         "E *the alone scores (against: the first order)"])
 

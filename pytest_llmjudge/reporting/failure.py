@@ -119,9 +119,13 @@ def _combined_headline(verdict: Verdict) -> str:
     if verdict.part_kind in COMPARISONS:
         outcome = "UNSTABLE" if verdict.unstable else "passed" if verdict.passed else "failed"
         judged = {"BETTER": "better than", "WORSE": "worse than", "TIE": "tied with"}
+        # A comparison that accepts a tie (assert_not_worse, allow_tie) is decided by
+        # the answer alone and carries threshold 0, which is no bar worth printing.
+        bar = (f", threshold {verdict.threshold:.2f}" if verdict.threshold > 0
+               else " (no threshold: a win or a tie passes)")
         return (f"pairwise comparison {outcome}: the candidate is judged "
                 f"{judged.get(verdict.answer, verdict.answer)} the reference; "
-                f"P(candidate better) {verdict.score:.3f}, threshold {verdict.threshold:.2f}")
+                f"P(candidate better) {verdict.score:.3f}{bar}")
     if verdict.part_kind == "polarity":
         outcome = "UNSTABLE" if verdict.unstable else "passed" if verdict.passed else "failed"
         relation = ">=" if verdict.passed else "<"
