@@ -63,7 +63,10 @@ def test_the_wheel_installs_and_runs_the_examples_outside_the_checkout(
     site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
                     cwd=tmp_path).stdout.strip())
     (site / "test-environment.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    installed = run(python, "-m", "pip", "install", "--no-deps", "--no-index", wheel,
+    # --ignore-installed: where the test environment holds a non-editable copy of the
+    # package (tox installs one), pip would see it through the .pth and skip the wheel.
+    installed = run(python, "-m", "pip", "install", "--no-deps", "--no-index",
+                    "--ignore-installed", wheel,
                     cwd=tmp_path)
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
