@@ -229,10 +229,12 @@ def pytest_runtest_makereport(
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
-) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
-    # Judging that could not happen graded nothing: report ERROR, not FAILED.
+) -> tuple[str, str, str] | None:
+    # Judging that could not happen graded nothing: report ERROR, not FAILED. A plain
+    # word (pytest colours a failed report red): pytest 8.0 printed a (word, markup)
+    # pair as a tuple in the short summary.
     if report.failed and getattr(report, "llmjudge_error", None):
-        return "error", "E", ("ERROR", {"red": True})
+        return "error", "E", "ERROR"
     return None
 
 

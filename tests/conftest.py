@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+
+# Many tests rewrite a test file between two pytester runs, often to the same length
+# within the same second; a cached .pyc is checked by whole-second mtime and size, so
+# the second run could execute the first file (seen under pytest 8.0). Write none.
+sys.dont_write_bytecode = True
 
 if TYPE_CHECKING:
     from servers import FaultProxy, JudgeServer

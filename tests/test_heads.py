@@ -232,7 +232,8 @@ def test_fit_head_with_too_few_labels_says_how_many(
     result.stdout.fnmatch_lines([
         "*needs at least 10 grounded examples labelled 1 and 10 labelled 0*the labels have 3 "
         "and 4: label 7 more positive and 6 more negative",
-        "ERROR ::llmjudge_calibration - JudgeConfigError: --llmjudge-fit-head fitted n*"])
+        # pytest 8.0 prints no message after an item's ERROR in the short summary.
+        "ERROR ::llmjudge_calibration*"])
 
 
 def test_a_judge_without_hidden_states_is_told_heads_do_not_apply(

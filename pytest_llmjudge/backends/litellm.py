@@ -34,6 +34,10 @@ from .logprobs import completion_from
 _FORMATS = ("json_schema", "json_object", "none")
 _PLACEHOLDER_KEY = "sk-no-key-needed"  # sent to self-hosted servers that ask for none
 
+# litellm's errors worth another try: rate limits, 5xx answers, connections.
+RETRYABLE = ("RateLimitError", "InternalServerError", "ServiceUnavailableError",
+             "BadGatewayError", "APIConnectionError")
+
 
 class LiteLLMBackend:
     def __init__(self, config: BackendConfig) -> None:
@@ -204,9 +208,9 @@ class LiteLLMBackend:
         )
 
         litellm = self._litellm
-        retryable = (litellm.RateLimitError, litellm.InternalServerError,
-                     litellm.ServiceUnavailableError, litellm.BadGatewayError,
-                     litellm.APIConnectionError)
+        # BadGatewayError is newer than litellm 1.53 (our floor); there a 502 arrives
+        # as one of the others.
+        retryable = tuple(getattr(litellm, name) for name in RETRYABLE if hasattr(litellm, name))
         remaining = max(0.001, deadline - time.monotonic())
         tries = 1 if self._unreachable else 1 + self._retries
         backoff = wait_random_exponential(multiplier=0.25, max=4.0)
