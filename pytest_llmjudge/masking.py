@@ -7,13 +7,24 @@ into an ``api_base`` URL (``http://user:pass@host``), which the remote backend
 registers here. Providers echo a refused key in their errors, and a misbehaving
 server can echo a request header into its reply: every such text passes through
 ``mask`` before it leaves the process.
+
+Writers mask a text before they encode it (``mask_data`` over a document before
+``json.dumps``, ``mask`` before ``html.escape``): an encoder may spell a secret's
+characters another way (``\u00e4``, ``&amp;``, ``\"``), and the spelled form no longer
+contains the secret. ``mask`` also replaces those spelled forms, as a net under every
+writer, and decodes JSON string literals that spell a secret with escapes of their
+own (a server may write ``\u0073\u006b...`` for ``sk...``).
 """
 
 from __future__ import annotations
 
+import html
+import json
 import os
+import re
 import threading
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 MASK = "***"
 SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
@@ -62,10 +73,68 @@ def _environ_secrets() -> set[str]:
 
 
 def mask(text: str) -> str:
-    for value in secret_values():
-        if value in text:
-            text = text.replace(value, MASK)
+    """``text`` with every secret replaced by the mask: as written, as an encoder spells
+    it, and inside a JSON string literal that spells it with escapes."""
+    values = secret_values()
+    if not values:
+        return text
+    for value in values:
+        for form in _spellings(value):
+            if form in text:
+                text = text.replace(form, MASK)
+    if "\\u" in text or "\\/" in text:  # escapes no writer of ours makes: decode them
+        text = _JSON_STRING.sub(lambda found: _masked_literal(found.group(0), values), text)
     return text
+
+
+def mask_data(value: Any) -> Any:
+    """A JSON-like document with every string in it masked (keys too), before it is
+    encoded: the encoder then never sees a secret to spell another way."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {mask_data(k): mask_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_data(v) for v in value]
+    return value
+
+
+# A JSON string literal: the quotes, and characters or escapes between them.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_spelled: dict[str, tuple[str, ...]] = {}  # secret -> its spellings, the longest first
+
+
+def _spellings(value: str) -> tuple[str, ...]:
+    """The forms a secret takes in the files we write: as it is, JSON-escaped (with
+    and without ASCII escapes), HTML- or XML-escaped (of the raw and of the JSON form:
+    JUnit XML holds JSON properties), and URL-encoded."""
+    known = _spelled.get(value)
+    if known is not None:
+        return known
+    forms = {value}
+    for encoded in (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]):
+        forms.add(encoded)
+    for form in list(forms):
+        forms.add(html.escape(form, quote=True))
+        forms.add(html.escape(form, quote=False))
+        forms.add(html.escape(form, quote=True).replace("&#x27;", "&apos;"))
+    forms.update((quote(value, safe=""), quote_plus(value, safe="")))
+    known = _spelled[value] = tuple(sorted(forms, key=len, reverse=True))
+    return known
+
+
+def _masked_literal(literal: str, values: list[str]) -> str:
+    if "\\" not in literal:
+        return literal
+    try:
+        decoded = json.loads(literal)
+    except ValueError:
+        return literal
+    if not isinstance(decoded, str) or not any(v in decoded for v in values):
+        return literal
+    for value in values:
+        decoded = decoded.replace(value, MASK)
+    return json.dumps(decoded, ensure_ascii=False)
 
 
 def url_credentials(url: str) -> tuple[str, ...]:

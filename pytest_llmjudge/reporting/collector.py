@@ -151,11 +151,20 @@ class Collector:
                 and not selected and not from_args and not self.partial_collection)
 
     def _export(self, run: RunTotals, whole: bool) -> Path:
+        from ..storage.judgments_file import export_lock
+
+        path = Path(self.session.settings.cache_export or "")
+        # Read, merge and write under one lock: two runs exporting to one file at once
+        # would otherwise each merge into what they read, and the last write would drop
+        # the other run's judgments.
+        with export_lock(path):
+            return self._export_locked(run, whole, path)
+
+    def _export_locked(self, run: RunTotals, whole: bool, path: Path) -> Path:
         from ..storage.cache import open_cache
         from ..storage.judgments_file import export, load, merge
 
         settings = self.session.settings
-        path = Path(settings.cache_export or "")
         # The file there is read first: one that cannot be read is not overwritten.
         existing = load(path) if path.exists() else []
         cache = self.session.replayer.cache() if not self.worker_parts else None

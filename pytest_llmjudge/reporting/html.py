@@ -26,7 +26,8 @@ COLOURS = {"PASS": "#2e7d32", "FAIL": "#c62828", "UNSTABLE": "#ef8f00", "ERROR":
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    # Masked before it is escaped: html.escape spells '&<>"' another way.
+    return html.escape(mask(str(value)), quote=True)
 
 
 def _asset(name: str) -> str:

@@ -20,7 +20,7 @@ import pytest
 
 from ..config.settings import Settings
 from ..judging.verdict import Verdict
-from ..masking import mask
+from ..masking import mask, mask_data
 from ..storage.files import write_atomically
 
 # The properties a test's judged verdicts ride on (user_properties): to the reports,
@@ -154,10 +154,20 @@ class SessionRecord:
                 yield f"  {test.judge_s:7.2f}s  {test.nodeid} ({len(test.verdicts)} verdict(s))"
         graded = [(t.nodeid, v) for t in self.tests.values() for v in t.verdicts
                   if not v.get("dry_run")]
-        close = sorted(graded, key=lambda p: abs(p[1]["score"] - p[1]["threshold"]))[:rows]
+        # A threshold of 0 passes every score and one of 1 only a perfect score: a
+        # verdict there is decided by the threshold, not near it, and is listed apart.
+        edge = [(n, v) for n, v in graded if not 0.0 < v["threshold"] < 1.0]
+        close = sorted((p for p in graded if 0.0 < p[1]["threshold"] < 1.0),
+                       key=lambda p: abs(p[1]["score"] - p[1]["threshold"]))[:rows]
         if close:
             yield "borderline verdicts (closest to their thresholds):"
             for nodeid, v in close:
+                yield (f"  {v['outcome']:8} score {v['score']:.3f} vs threshold "
+                       f"{v['threshold']:g}  {nodeid}  {v['criterion'][:60]!r}")
+        if edge:
+            yield (f"verdicts against a threshold of 0 or 1 (0 passes any score, 1 only a "
+                   f"perfect one; not borderline): {len(edge)}")
+            for nodeid, v in edge[:rows]:
                 yield (f"  {v['outcome']:8} score {v['score']:.3f} vs threshold "
                        f"{v['threshold']:g}  {nodeid}  {v['criterion'][:60]!r}")
         yield from self.sampled_lines()
@@ -218,16 +228,19 @@ class SessionRecord:
     def write(self, path: str, run: RunTotals, settings: Settings) -> Path:
         """Write the JSON record atomically, creating missing parent directories."""
         return write_atomically(
-            Path(path), mask(json.dumps(self.document(run, settings), indent=2)))
+            Path(path), mask(json.dumps(mask_data(self.document(run, settings)), indent=2)))
 
 
 def calls_line(totals: dict[str, Any]) -> str:
     tokens = totals.get("prompt_tokens", 0) + totals.get("completion_tokens", 0)
     calls = totals.get("calls", 0)
     priced = totals.get("priced_calls", 0)
+    # A run that made no calls spent nothing, whatever the judge: it says so in words,
+    # as a run whose judge reports no price says that, not a bare "$0".
     cost = (f"${totals.get('cost_usd', 0.0):.4f}" if priced == calls and calls else
             f"${totals.get('cost_usd', 0.0):.4f} for {priced} priced call(s)" if priced else
-            "cost unknown (unpriced judge)" if calls else "$0")
+            "cost unknown (the judge reports no price)" if calls else
+            "no cost (no calls made)")
     reused = totals.get("reused_prompt_tokens", 0)
     prompt = totals.get("prompt_tokens", 0)
     # How much of the prompts a local model read from its KV cache: the shared prefix.
@@ -284,7 +297,8 @@ def record_verdicts(item: pytest.Item | None, verdicts: list[Verdict]) -> None:
             data["sample"] = sample.index + 1
         # Masked here, so no report built from the properties (JUnit XML, xdist's
         # controller, other plugins' files) can carry a secret an output quoted.
-        item.user_properties.append((VERDICT_PROPERTY, mask(json.dumps(data))))
+        # Before encoding: JSON, then JUnit's XML, would spell a secret another way.
+        item.user_properties.append((VERDICT_PROPERTY, mask(json.dumps(mask_data(data)))))
         item.user_properties.append((SCORE_PROPERTY, (
             f"{verdict.score:.3f} against threshold {verdict.threshold:g}: {verdict.outcome}")))
         item.user_properties.append((VOTES_PROPERTY, votes_text(verdict)))

@@ -8,11 +8,15 @@ is simply a different key.
 
 The store is sqlite in WAL mode: readers never block the one writer, and several
 pytest-xdist workers may write at once (sqlite serialises them; the busy timeout
-makes a writer wait its turn instead of failing). A file that is not a sound database
-is moved aside and replaced by an empty one; a directory that cannot be written leaves
-the run uncached. Neither stops the run: the caller turns the notes into warnings.
+makes a writer wait its turn instead of failing). A file the integrity check finds
+corrupt (or of another schema) is moved aside and replaced by an empty one. A file
+that cannot be written (a full disk, a read-only file) is not corrupt: a sound one is
+read and replayed, and nothing is recorded; a directory that cannot be written leaves
+the run uncached. None of these stops the run: the caller turns the notes into warnings.
 
 Nothing here sees an API key: requests hold messages and sampling parameters only.
+A reply is masked before it is stored (``completion_to_json``); the replayer masks it
+as it arrives too, so a verdict made live and its replay read the same text.
 """
 
 from __future__ import annotations
@@ -143,8 +147,10 @@ def _plain(shown: str) -> str:
 
 
 def completion_to_json(completion: Completion) -> dict[str, object]:
+    """A reply as it is stored (the cache, an export): its text masked, whatever the
+    backend, so no stored form holds a secret the judge echoed."""
     data: dict[str, object] = {
-        "text": completion.text,
+        "text": mask(completion.text),
         "choice_probs": {k: dict(v) for k, v in completion.choice_probs.items()},
         "prompt_tokens": completion.prompt_tokens,
         "completion_tokens": completion.completion_tokens,
@@ -233,9 +239,12 @@ class Entry:
 class JudgeCache:
     """One connection to the store, shared by the threads of one process."""
 
-    def __init__(self, connection: sqlite3.Connection, where: str) -> None:
+    def __init__(self, connection: sqlite3.Connection, where: str,
+                 writable: bool = True) -> None:
         self._db = connection
         self.where = where
+        # False once writes fail (a full disk, a read-only file): it still replays.
+        self.writable = writable
         self._lock = threading.Lock()
 
     @classmethod
@@ -260,6 +269,8 @@ class JudgeCache:
         self.put_many([Entry(key, test, completion)])
 
     def put_many(self, entries: Iterable[Entry]) -> int:
+        if not self.writable:
+            return 0
         rows = [(e.key.digest, e.key.judge, e.key.prompt, e.key.texts, e.key.request,
                  e.key.sampling, e.key.poll, e.key.seed, json.dumps(list(e.key.excerpts)),
                  e.test, json.dumps(completion_to_json(e.completion), sort_keys=True),
@@ -370,16 +381,23 @@ def open_cache(directory: Path) -> Opened:
         return Opened(None, (_unwritable(directory, err),))
 
 
+class SchemaMismatchError(sqlite3.DatabaseError):
+    """A sound database of another schema version: moved aside, never read."""
+
+
 def _open_locked(path: Path) -> Opened:
     # Under the lock: of several workers finding the file corrupt, one moves it aside
     # and the others then open the fresh file it left.
     try:
         return Opened(JudgeCache(_connect(path), str(path)))
-    except sqlite3.OperationalError as err:
-        if "readonly" in str(err) or "unable to open" in str(err):
-            return Opened(None, (_unwritable(path.parent, err),))
+    except SchemaMismatchError as err:
         problem: Exception = err
-    except sqlite3.DatabaseError as err:
+    except sqlite3.DatabaseError as err:  # OperationalError too
+        # An I/O error, a full disk or a read-only file is not corruption: only the
+        # integrity check may condemn a file. A sound one is read, and not written.
+        sound = _sound(path)
+        if sound is not False:
+            return _read_only(path, err, sound)
         problem = err
     aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     for suffix in ("", "-wal", "-shm"):  # a stale log must not be replayed into the new file
@@ -394,6 +412,56 @@ def _open_locked(path: Path) -> Opened:
         return Opened(None, (note, _unwritable(path.parent, err)))
 
 
+def _sound(path: Path) -> bool | sqlite3.Connection | None:
+    """What the integrity check says of the file: a read-only connection to it where it
+    is sound, False where it is corrupt (or not a database), None where it cannot be
+    read at all (then nothing is moved: a file we cannot read is not known to be bad)."""
+    if not path.exists():
+        return None
+    from urllib.parse import quote
+
+    # mode=ro reads a WAL file's log; where even that needs space or rights (its
+    # shared-memory file cannot be made), immutable=1 reads the database file alone.
+    for flags in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            reader = sqlite3.connect(f"file:{quote(str(path))}?{flags}", uri=True,
+                                     timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                     check_same_thread=False)
+        except sqlite3.Error:
+            continue
+        try:
+            problems = reader.execute("PRAGMA integrity_check").fetchall()
+            found = reader.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+            reader.execute("SELECT COUNT(*) FROM judgments").fetchone()
+        except sqlite3.OperationalError:
+            reader.close()
+            continue  # could not read (I/O, locking): try the next way
+        except sqlite3.DatabaseError:
+            reader.close()
+            return False  # "file is not a database", a malformed image
+        if problems != [("ok",)] or (found is not None and found[0] != SCHEMA_VERSION):
+            reader.close()
+            return False
+        return reader
+    return None
+
+
+def _read_only(path: Path, err: BaseException,
+               sound: bool | sqlite3.Connection | None) -> Opened:
+    if not isinstance(sound, sqlite3.Connection):
+        return Opened(None, (f"the judge cache {path} cannot be opened ({err}) and could not "
+                             "be checked; it was left as it is, and this run goes uncached. "
+                             + _FIX,))
+    cache = JudgeCache(sound, str(path), writable=False)
+    return Opened(cache, (f"the judge cache {path} cannot be written ({err}); it is sound "
+                          f"(integrity check ok), so this run replays the {cache.count()} "
+                          "judgment(s) it holds and records none. " + _FIX,))
+
+
+_FIX = ("Free disk space or make the directory writable, or set llmjudge_cache_dir to "
+        "another directory")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                  check_same_thread=False)
@@ -406,7 +474,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         connection.executescript(_SCHEMA)
         found = connection.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
         if found is not None and found[0] != SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(
+            raise SchemaMismatchError(
                 f"cache schema {found[0]}, this plugin uses schema {SCHEMA_VERSION}")
         # A write on open: an unwritable file or directory shows now, not mid-run.
         connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",

@@ -16,17 +16,21 @@ explicit prune drops judgments, and only those the run showed to be stale.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
-from collections.abc import Callable, Iterable
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import JudgeConfigError
-from ..masking import mask
+from ..masking import mask, mask_data
 from .cache import CallKey, Entry, completion_from_json, completion_to_json
-from .files import write_atomically
+from .files import file_lock, write_atomically
 
 FORMAT = "pytest-llmjudge judgments"
 VERSION = 1
@@ -73,7 +77,27 @@ def line_of(entry: Entry) -> str:
     }
     if entry.asked is not None:
         line["asked"] = json.loads(entry.asked)
-    return json.dumps(line, sort_keys=True, ensure_ascii=False)
+    # Masked before encoding: json.dumps spells a quote or backslash in a secret as \" or \\.
+    return json.dumps(mask_data(line), sort_keys=True, ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def export_lock(path: Path) -> Iterator[None]:
+    """The lock every export to ``path`` holds from reading the file to replacing it.
+    It lives in the temporary directory, named by the file's real path, not beside the
+    committed file, where a lock file would show up in every ``git status``; beside it
+    only where the temporary directory cannot hold it (another user's folder)."""
+    real = os.path.realpath(path)
+    name = hashlib.sha256(real.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    folder = Path(tempfile.gettempdir()) / "pytest-llmjudge-locks"
+    lock = folder / f"export-{name}.lock"
+    try:
+        folder.mkdir(exist_ok=True)
+        lock.touch()
+    except OSError:
+        lock = Path(real).with_name(f".{Path(real).name}.lock")
+    with file_lock(lock):
+        yield
 
 
 def export(entries: Iterable[Entry], path: Path) -> int:

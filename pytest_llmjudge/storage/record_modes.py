@@ -12,6 +12,7 @@ Record modes follow vcrpy's, with a test's recorded calls as its cassette:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..backends.base import ChoiceField, Completion, CompletionRequest, ReplySpec
 from ..config.settings import Settings
 from ..errors import JudgeError
+from ..masking import mask
 from .budget import Budget, BudgetSpentError, Totals
 
 if TYPE_CHECKING:  # sqlite3 loads with the first judge call, not with the plugin
@@ -119,12 +121,12 @@ class Replayer:
                 self.totals.budget_stops += 1
             raise
         started = time.perf_counter()
-        completion = send(request)
+        completion = masked(send(request))
         self._account(completion, time.perf_counter() - started, judge_id)
         if pending is not None:
             pending.append(Entry(key, test, completion))
         elif cache is not None:
-            self._guard(cache, lambda: cache.put(key, test, completion))
+            self._guard(cache, lambda: cache.put(key, test, completion), writing=True)
             with self._lock:
                 self.used.add(key.digest)
         return Answer(completion)
@@ -133,7 +135,7 @@ class Replayer:
         """Record calls held back by ``complete`` until their reply was accepted."""
         cache = self.cache() if entries else None
         if cache is not None:
-            self._guard(cache, lambda: cache.put_many(entries))
+            self._guard(cache, lambda: cache.put_many(entries), writing=True)
             with self._lock:
                 self.used.update(e.key.digest for e in entries)
 
@@ -179,20 +181,34 @@ class Replayer:
                       "calls, so the cost cap cannot hold; cap them with "
                       "--llmjudge-max-calls instead")
 
-    def _guard(self, cache: JudgeCache, operation: Callable[[], T]) -> T | None:
-        """A cache that fails mid-run (disk full, file replaced) is dropped, with a
-        warning: the run goes on uncached rather than crashing."""
+    def _guard(self, cache: JudgeCache, operation: Callable[[], T],
+               writing: bool = False) -> T | None:
+        """A cache that fails mid-run is dropped, with a warning: the run goes on
+        uncached rather than crashing. A write that fails (a full disk) only stops the
+        writing: what the cache holds still replays."""
         import sqlite3
 
         try:
             return operation()
-        except sqlite3.Error as err:
-            with self._lock:
-                if self._cache is cache:
-                    self._cache = None
-            self.note(f"the judge cache {cache.where} failed ({err}); judging uncached for "
-                      "the rest of this run")
+        except sqlite3.OperationalError as err:
+            if not writing:
+                self._drop(cache, err)
+                return None
+            cache.writable = False
+            self.note(f"the judge cache {cache.where} cannot be written ({err}); it still "
+                      "replays what it holds, and records nothing more this run. Free disk "
+                      "space, or set llmjudge_cache_dir to another directory")
             return None
+        except sqlite3.Error as err:
+            self._drop(cache, err)
+            return None
+
+    def _drop(self, cache: JudgeCache, err: BaseException) -> None:
+        with self._lock:
+            if self._cache is cache:
+                self._cache = None
+        self.note(f"the judge cache {cache.where} failed ({err}); judging uncached for "
+                  "the rest of this run")
 
     def note(self, message: str) -> None:
         with self._lock:
@@ -221,6 +237,15 @@ class Replayer:
         what = "; ".join(differences) or "nothing (recorded under another key version)"
         return (f"{head}. Nearest recorded key {entry.key.digest[:12]} (recorded by "
                 f"{entry.test}) differs in {what}. To {how}")
+
+
+def masked(completion: Completion) -> Completion:
+    """A reply with every secret in its text masked, whatever the backend: the verdict
+    reads what the cache stores, so a replay decides as the live call did. A secret the
+    judge echoed into its reason shows as the mask there; one spanning the reply's JSON
+    structure would leave a reply that no longer parses, an ERROR rather than a leak."""
+    text = mask(completion.text)
+    return completion if text == completion.text else dataclasses.replace(completion, text=text)
 
 
 def may_record(mode: str, recorded_before: bool) -> bool:
