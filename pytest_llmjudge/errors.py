@@ -10,13 +10,21 @@ from typing import Any
 
 from .masking import mask
 
+# A message is shown in the terminal and in every report: one that quotes a huge reply
+# or server error is cut (its writers quote excerpts; this bounds what they miss).
+MAX_MESSAGE_CHARS = 4_000
+
 
 class JudgeError(Exception):
     """Judging could not happen. The message says what happened and what to do. Every
-    message is masked: it may quote a server's error or a judge's reply."""
+    message is masked (it may quote a server's error or a judge's reply) and bounded."""
 
     def __init__(self, message: Any = "", *args: Any) -> None:
-        super().__init__(mask(str(message)), *args)
+        text = mask(str(message))
+        if len(text) > MAX_MESSAGE_CHARS:
+            text = (f"{text[:MAX_MESSAGE_CHARS]}... [message cut: {len(text):,} characters, "
+                    f"the first {MAX_MESSAGE_CHARS:,} shown]")
+        super().__init__(text, *args)
 
 
 class JudgeConfigError(JudgeError):

@@ -33,7 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    pluginmanager.add_hookspecs(hookspecs)
+    hookspecs.declare(pluginmanager)  # unless the llmjudge_hooks entry point did
 
 
 def pytest_configure(config: pytest.Config) -> None:

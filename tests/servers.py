@@ -70,11 +70,19 @@ class JudgeServer:
 HTML_PAGE = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
 
 
-def _chat_completion(content: str) -> bytes:
+def _chat_completion(content: str,
+                     logprobs: list[tuple[str, float, list[tuple[str, float]]]] | None = None,
+                     ) -> bytes:
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop",
+                              "message": {"role": "assistant", "content": content}}
+    if logprobs is not None:
+        choice["logprobs"] = {"content": [
+            {"token": token, "logprob": logprob, "bytes": None,
+             "top_logprobs": [{"token": t, "logprob": p, "bytes": None} for t, p in tops]}
+            for token, logprob, tops in logprobs]}
     return json.dumps({
         "id": "fake", "object": "chat.completion", "created": 0, "model": "judge",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": content}}],
+        "choices": [choice],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }).encode()
 
@@ -90,7 +98,9 @@ class FaultProxy:
     "slowstream" (headers promising 100,000 bytes, then one byte a second until stopped);
     "chunked" (a chunked reply whose last chunk is cut short, then the connection closed);
     "echokey" (a chat completion whose content quotes the request's Authorization
-    header); "errorkey" (a 400 whose error message quotes it); "pass". Every request body
+    header); "errorkey" (a 400 whose error message quotes it); "escapedkey" (a valid
+    NO whose reason spells the key as \\uXXXX escapes); "overflow" (a YES whose top
+    logprob is 1000); "huge" (a NO with a 2,000,000-character reason); "pass". Every request body
     is kept in ``bodies``.
     Faults listed in ``always`` repeat forever once the script is used up.
     """
@@ -183,6 +193,20 @@ class FaultProxy:
                     self._reply(400, json.dumps({"error": {
                         "message": f"bad request from {header}",
                         "type": "invalid_request_error"}}).encode())
+                elif fault == "escapedkey":
+                    # Valid JSON whose reason spells the key with \uXXXX escapes only.
+                    key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    spelled = "".join(f"\\u{ord(c):04x}" for c in key)
+                    self._reply(200, _chat_completion(
+                        '{"answer": "NO", "reason": "saw ' + spelled + '"}'))
+                elif fault == "overflow":
+                    # A logprob no probability has: exp(1000) overflows a float.
+                    self._reply(200, _chat_completion(
+                        '{"answer": "YES", "reason": "ok"}', logprobs=[
+                            ('{"answer": "', -0.01, []), ("YES", 1000.0, [("YES", 1000.0)])]))
+                elif fault == "huge":
+                    self._reply(200, _chat_completion(json.dumps(
+                        {"answer": "NO", "reason": "x" * 2_000_000})))
                 elif fault == "html":
                     self._reply(200, HTML_PAGE, "text/html")
                 elif fault == "shape":

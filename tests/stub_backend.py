@@ -25,8 +25,9 @@ from pytest_llmjudge.backends.base import Completion, CompletionRequest
 TESTS = str(Path(__file__).resolve().parent)
 DEFAULT_LIST = ["Is it good?", "Is it short?"]
 # Each rule's judge id, and the tokens it reports for an answer and for a written list.
-JUDGE_IDS = {"keyword": "stub:v1", "checklist": "stub:keyword", "claims": "stub:claims",
-             "pairwise": "stub:pair", "votes": "stub:scripted", "fixed": "stub:fixed"}
+JUDGE_IDS = {"keyword": "stub:v1", "echo": "stub:echo", "checklist": "stub:keyword",
+             "claims": "stub:claims", "pairwise": "stub:pair", "votes": "stub:scripted",
+             "fixed": "stub:fixed"}
 TOKENS = {"keyword": ((20, 4), (30, 8))}
 OTHER_TOKENS = ((10, 5), (10, 5))
 
@@ -53,6 +54,20 @@ def stub_conftest(rule: str = "keyword", **script: Any) -> str:
     """), "    ")
 
 
+def json_escaped(text: str) -> str:
+    """``text`` as the inside of a JSON string with every character a \\uXXXX escape
+    (a character beyond the BMP as its surrogate pair), as no encoder of ours writes it."""
+    out = []
+    for c in text:
+        n = ord(c)
+        if n > 0xFFFF:
+            n -= 0x10000
+            out += [f"\\u{0xD800 + (n >> 10):04x}", f"\\u{0xDC00 + (n & 0x3FF):04x}"]
+        else:
+            out.append(f"\\u{n:04x}")
+    return "".join(out)
+
+
 def _text(shown: str) -> str:
     """An untrusted text as the prompt shows it (a JSON string literal), decoded."""
     value = json.loads(shown)
@@ -75,6 +90,8 @@ class ScriptedBackend:
     - ``votes``: poll i (known by its seed) votes ``votes[i]`` ("Y" or "N"); a direct
       call votes ``votes[0]``; P(YES) 0.8 or 0.3 when ``logprobs``.
     - ``fixed``: the reply ``text`` verbatim, with ``probs`` for the answer, if any.
+    - ``echo``: NO (P 0.2), its reason quoting the environment variable ``env``
+      (``escaped=True``: every character spelled as a JSON escape).
 
     Every rule writes ``written`` (default two items) when asked for a list. The
     environment can set the judge id (STUB_JUDGE) and a price per call (STUB_COST).
@@ -198,6 +215,18 @@ class ScriptedBackend:
         p_yes = 0.8 if answer == "YES" else 0.3
         probs = {"answer": {"YES": p_yes, "NO": 1 - p_yes}} if self.supports_logprobs else {}
         return Completion(json.dumps(body), probs, *self.tokens)
+
+    def _echo(self, request: CompletionRequest) -> Completion:
+        """NO (P 0.2), the reason quoting the environment variable ``env``: a judge that
+        echoes a secret it saw. ``escaped=True`` spells every character of the reason
+        as a \\uXXXX escape, the way some servers write JSON."""
+        reason = "I saw " + os.environ[self.script["env"]]
+        if self.script.get("escaped"):
+            body = {f.name: "NO" if f.name == "answer" else "@REASON@"
+                    for f in request.reply.fields}
+            text = json.dumps(body).replace("@REASON@", json_escaped(reason))
+            return Completion(text, {"answer": {"YES": 0.2, "NO": 0.8}}, *self.tokens)
+        return self._reply(request, "NO", 0.2, reason)
 
     def _fixed(self, request: CompletionRequest) -> Completion:
         probs = self.script.get("probs")

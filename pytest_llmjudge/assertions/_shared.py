@@ -16,7 +16,7 @@ from ..judging import requests
 from ..judging.policy import Policy, make_policy
 from ..judging.verdict import JudgeRequest, Verdict
 from ..masking import mask
-from ..reporting.failure import explain
+from ..reporting.failure import explain, printable
 from ..session import JudgeSession, running
 
 MARKER = "llmjudge"
@@ -28,7 +28,7 @@ class JudgeAssertionError(AssertionError):
     def __init__(self, verdict: Verdict) -> None:
         self.verdict = verdict
         # Masked: the output it quotes may hold a key, and CI logs are kept.
-        super().__init__(mask("\n".join(explain(verdict))))
+        super().__init__(printable(mask("\n".join(explain(verdict)))))
 
 
 # Failures print the class by its public name, not this private module's.

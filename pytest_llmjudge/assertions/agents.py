@@ -48,6 +48,7 @@ from ..judging.transcripts import (
 )
 from ..judging.verdict import JudgeRequest, Verdict
 from ..masking import mask
+from ..reporting.failure import printable
 from ..session import JudgeSession, running
 from ._shared import conclude, plain_judge_errors, policy_and_threshold
 
@@ -61,7 +62,7 @@ class ToolCallMismatch(AssertionError):
     def __init__(self, result: Match) -> None:
         self.match = result
         # Masked: a call's arguments may hold a key, and CI logs are kept.
-        super().__init__(mask("\n".join(result.explain())))
+        super().__init__(printable(mask("\n".join(result.explain()))))
 
 
 ToolCallMismatch.__module__ = "pytest_llmjudge"

@@ -23,11 +23,11 @@ import contextvars
 import inspect
 import json
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pytest
 
@@ -41,6 +41,7 @@ from ..judging.pass_rates import (
 )
 from ..judging.policy import make_policy, parse_confidence
 from ..masking import mask
+from ..reporting.failure import printable
 from ..reporting.run_record import SAMPLE_PROPERTY, Sample, sampling
 from ..session import session_key
 from ..storage import baselines
@@ -50,6 +51,7 @@ SAMPLE_MARKER = "llmjudge_sample"
 SAMPLE_MARKER_KEYWORDS = ("n", "min_pass_rate", "confidence", "concurrent")
 SHOWN_LINES = 25  # of each failing sample's message, in the test's failure
 SHOWN_FAILURES = 3  # failing samples shown in full; the rest by number
+T = TypeVar("T")
 
 
 class SampledTestFailure(AssertionError):
@@ -171,7 +173,7 @@ def _run_wave(item: pytest.Function, body: Callable[[], object],
     if _async_function(item):
         async def together() -> list[Outcome]:
             return list(await asyncio.gather(*(_run_async(item, body, i) for i in wave)))
-        return asyncio.run(together())
+        return _run_on_the_tests_loop(item, together())
     with ThreadPoolExecutor(max_workers=len(wave)) as pool:
         # Each run in its own copy of the context: its verdicts are tagged with its index.
         futures = [pool.submit(contextvars.copy_context().run, _run_one, item, body, i)
@@ -195,10 +197,26 @@ def _run_one(item: pytest.Function, body: Callable[[], object], index: int) -> O
     with _one_run(index) as outcome:
         result = body()
         if inspect.iscoroutine(result):
-            import asyncio
-
-            asyncio.run(result)
+            _run_on_the_tests_loop(item, result)
     return _checked(item, outcome)
+
+
+def _run_on_the_tests_loop(item: pytest.Function, coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on the event loop the asyncio plugin gave the test, where its
+    async fixtures (an open connection, a client) live: on another loop they fail with
+    "attached to a different loop". pytest-asyncio 1.x keeps a runner per loop scope
+    among the test's fixtures; 0.2x an ``event_loop`` fixture. Without either (anyio,
+    or no plugin at all) the samples get a loop of their own."""
+    for name, value in item.funcargs.items():
+        if name.startswith("_") and name.endswith("_scoped_runner") and hasattr(value, "run"):
+            # In this context, not the runner's own: the run's sample is counted in it.
+            return cast(T, value.run(coroutine, context=contextvars.copy_context()))
+    loop = item.funcargs.get("event_loop")
+    if loop is not None and hasattr(loop, "run_until_complete"):
+        return cast(T, loop.run_until_complete(coroutine))
+    import asyncio
+
+    return asyncio.run(coroutine)
 
 
 async def _run_async(item: pytest.Function, body: Callable[[], object], index: int) -> Outcome:
@@ -290,7 +308,7 @@ def _explain(header: str, decision: SampleDecision, comparison: dict[str, Any],
     if len(failed) > SHOWN_FAILURES:
         lines.append(f"... and {len(failed) - SHOWN_FAILURES} more failing run(s): every "
                      "sample's verdicts are in the JSON and HTML reports")
-    return mask("\n".join(lines))
+    return printable(mask("\n".join(lines)))
 
 
 def pyfunc_call(item: pytest.Function) -> bool | None:

@@ -13,13 +13,16 @@ The output under test is tokenized with special tokens disabled, so text such as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import random
 import re
+import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,11 +135,13 @@ class LlamaCppBackend:
                 f"llmjudge_n_ctx {self._kwargs['n_ctx']} is more than {model.path.name} "
                 f"was trained on ({trained} tokens); set llmjudge_n_ctx to {trained} or less")
         try:
-            llm = self._lib.Llama(model_path=str(model.path), **self._kwargs)
+            with _load_chatter() as chatter:
+                llm = self._lib.Llama(model_path=str(model.path), **self._kwargs)
         except (ValueError, RuntimeError, OSError) as err:
+            said = "; llama.cpp said: " + " | ".join(chatter[-5:]) if chatter else ""
             raise ModelLoadError(
-                f"llama.cpp could not load {model.path} ({err}); check that the file is a "
-                "complete GGUF model this llama-cpp-python version supports, or lower "
+                f"llama.cpp could not load {model.path} ({err}{said}); check that the file "
+                "is a complete GGUF model this llama-cpp-python version supports, or lower "
                 "llmjudge_n_ctx / llmjudge_n_gpu_layers if memory ran out"
             ) from None
         self._attach(llm)
@@ -481,3 +486,36 @@ def _load_from_hub(llama: Any, model: HubModel, kwargs: dict[str, Any]) -> Any:
             "file elsewhere and set llmjudge_model to its path"
         ) from None
 
+
+
+@contextlib.contextmanager
+def _load_chatter() -> Iterator[list[str]]:
+    """Hold what llama.cpp writes to stderr while a model loads (its "pooling_type ...
+    was specified" and "control-looking token" notes), so it does not land in the first
+    test's captured output; the lines are handed back, for an error that needs them. A
+    user who sets the "llama-cpp-python" logger to INFO or below sees them as before."""
+    import logging
+    import tempfile
+
+    held: list[str] = []
+    level = logging.getLogger("llama-cpp-python").level
+    if logging.NOTSET < level <= logging.INFO:
+        yield held
+        return
+    import io
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    # Both: llama.cpp writes to file descriptor 2, llama-cpp-python's log callback to
+    # sys.stderr (which pytest's capture has replaced with an object of its own).
+    python_side = io.StringIO()
+    with tempfile.TemporaryFile() as sink, contextlib.redirect_stderr(python_side):
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield held
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            held += sink.read().decode("utf-8", "replace").splitlines()
+            held += python_side.getvalue().splitlines()

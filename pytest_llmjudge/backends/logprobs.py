@@ -47,8 +47,28 @@ def _logprob_tokens(logprobs: Any) -> list[tuple[str, list[tuple[str, float]]]]:
         tops = getattr(item, "top_logprobs", None) or []
         if token is None:
             return []
-        out.append((token, [(t.token, float(t.logprob)) for t in tops]))
+        out.append((token, [(t.token, _logprob(t.logprob)) for t in tops]))
     return out
+
+
+# A log-probability rounded by a server may come back a hair above 0.
+LOGPROB_SLACK = 1e-4
+
+
+def _logprob(value: Any) -> float:
+    """A top logprob as a number, refused where it cannot be one: not a finite number of
+    at most 0 (exp of 1000 overflows; a positive one is a probability above 1)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number <= LOGPROB_SLACK):
+        raise JudgeReplyError(
+            f"the server's reply holds the top logprob {str(value)[:40]!r}, which is not a "
+            "finite number of at most 0, so no probability can be read from it; the server "
+            "is misbehaving: check its version, or set llmjudge_api_logprobs=false to poll "
+            "votes instead (chainpoll)")
+    return min(number, 0.0)
 
 
 def _choice_probs(text: str, field: ChoiceField,

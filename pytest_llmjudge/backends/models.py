@@ -133,11 +133,31 @@ def local_file(path: Path) -> LocalModel:
     """A GGUF file on disk, checked and hashed."""
     if not path.is_file():
         raise ModelNotFoundError(
-            f"model file {str(path)!r} does not exist; check the path in llmjudge_model, "
-            f"or use a packaged model ({', '.join(PACKAGED)})"
+            f"model file {str(path)!r} {_what_is_there(path)}; check the path in "
+            f"llmjudge_model, or use a packaged model ({', '.join(PACKAGED)})"
         )
     check_gguf(path)
     return LocalModel(name=path.name, path=path.resolve(), sha256=_file_sha256(path))
+
+
+def _what_is_there(path: Path) -> str:
+    """What stands at a model path that is not a regular file, in words."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as err:
+        return f"cannot be read ({err.strerror})"
+    if stat.S_ISDIR(mode):
+        ggufs = sorted(p.name for p in path.glob("*.gguf"))[:3]
+        inside = f" (it holds {', '.join(ggufs)}: name one of them)" if ggufs else ""
+        return f"is a directory, not a .gguf file{inside}"
+    kind = ("a character device" if stat.S_ISCHR(mode) else "a block device"
+            if stat.S_ISBLK(mode) else "a named pipe" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    return f"is {kind}, not a .gguf file"
 
 
 def check_gguf(path: Path) -> None:

@@ -76,6 +76,10 @@ def _int_parser(minimum: int, what: str, maximum: int | None = None,
 THREADS_PER_CPU = 4
 MAX_THREADS = (os.cpu_count() or 1) * THREADS_PER_CPU
 MAX_N_CTX = 1 << 20  # 1,048,576 tokens
+# A judge that fails ten times in a row will not answer on the eleventh; unbounded
+# retries against a misbehaving server ran on for as long as the user waited.
+MAX_RETRIES = 10
+RETRIES_ABOVE = "a judge that failed 10 times will not answer on the 11th; fix the judge"
 
 
 def _positive_float(raw: str) -> float:
@@ -279,7 +283,8 @@ OPTIONS: tuple[Option, ...] = (
            "CPU threads for the local model (default auto)"),
     Option("max_tokens", _int_parser(1, "allow the judge at least 1 reply token"), "160",
            "most tokens the judge may write in one reply (default 160)"),
-    Option("retries", _int_parser(0, "use 0 or more retries"), "2",
+    Option("retries", _int_parser(0, "use 0 or more retries", MAX_RETRIES, RETRIES_ABOVE),
+           "2",
            "extra attempts when a judge reply fails the verdict schema (default 2)"),
     Option("timeout", _positive_float, "120",
            "seconds one judge call may take before it errors (default 120)"),
@@ -291,11 +296,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("router_config", _optional_path, "",
            "litellm backend: a JSON or YAML file with a litellm Router model_list; "
            "llmjudge_model names the model_name to route to"),
-    Option("api_retries", _int_parser(0, "use 0 or more retries"), "3",
+    Option("api_retries", _int_parser(0, "use 0 or more retries", MAX_RETRIES, RETRIES_ABOVE),
+           "3",
            "litellm backend: retries for rate limits, 5xx and connection errors (default 3)"),
     Option("api_logprobs", _boolean, "true",
-           "litellm backend: ask for logprobs to score P(YES); off scores the hard answer "
-           "(default true)"),
+           "litellm backend: ask for logprobs to score P(YES); false makes strategy auto "
+           "poll votes (chainpoll) and refuses logprob/weighted (default true)"),
     Option("concurrency", _int_parser(1, "allow at least 1 call at a time"), "4",
            "independent judge calls of one assertion or batch run at once, up to this "
            "many (default 4; a local model takes them in turn)"),

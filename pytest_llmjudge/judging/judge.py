@@ -25,7 +25,13 @@ from ..backends.base import (
 )
 from ..calibration.thresholds_file import KIND_OF_TASK, Calibration
 from ..config.settings import Settings
-from ..errors import JudgeReplyError, LogprobsUnavailableError
+from ..errors import (
+    BackendUnavailableError,
+    JudgeError,
+    JudgeReplyError,
+    JudgeTimeoutError,
+    LogprobsUnavailableError,
+)
 from ..storage.record_modes import Replayer
 from . import strategies
 from .asked import asked_json
@@ -306,6 +312,17 @@ class Judge:
                 started = time.perf_counter()
                 try:
                     return self.backend.complete(request)
+                except JudgeError:
+                    raise
+                except Exception as err:
+                    # A backend plugin's bug (an IndexError in its parsing) graded nothing:
+                    # an ERROR naming the backend, never a FAIL with our traceback.
+                    raise BackendUnavailableError(
+                        f"judge backend {self.backend.judge_id} "
+                        f"({type(self.backend).__module__}.{type(self.backend).__name__}) "
+                        f"raised {type(err).__name__}: {str(err)[:300]}; a backend must "
+                        "return a Completion or raise a JudgeError. Fix the backend, or "
+                        "report it to its authors") from err
                 finally:
                     busy[0] += time.perf_counter() - started
 
@@ -322,7 +339,18 @@ class Judge:
         error: JudgeReplyError | None = None
         # A plain loop, not tenacity: nothing waits between attempts, and a replayed
         # verdict passes through here too (tenacity's machinery was a tenth of a replay).
+        # One deadline for the call and all its retries: each attempt gets the time left,
+        # so a server that keeps answering in the wrong shape cannot hold a test longer
+        # than llmjudge_timeout (the backend keeps its own API retries inside it too).
+        deadline = time.monotonic() + self.settings.timeout
         for attempts in range(1, 2 + self.settings.retries):
+            left = deadline - time.monotonic()
+            if left <= 0 and error is not None:
+                raise JudgeTimeoutError(
+                    f"the judge's replies did not fit the reply format in {attempts - 1} "
+                    f"attempt(s), and llmjudge_timeout ({self.settings.timeout:g} s), which "
+                    f"bounds a call with its retries, ran out; the last reply: {error}. "
+                    "Use a larger judge model, or raise llmjudge_timeout") from None
             seed = poll_seed(self.settings.seed, index, attempts)
             temperature = (POLL_TEMPERATURE if sampled else
                            0.0 if attempts == 1 else RETRY_TEMPERATURE)
@@ -337,7 +365,7 @@ class Judge:
                         seed=seed,
                         logprobs=need_probs,
                         max_tokens=max_tokens,
-                        timeout=self.settings.timeout,
+                        timeout=max(left, 0.001),
                         hidden_state=hidden_state,
                     ), index, pending, asked)
                 completion = answer.completion

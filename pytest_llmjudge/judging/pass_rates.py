@@ -100,10 +100,18 @@ def fisher_drop(passes_now: int, samples_now: int, passes_then: int,
                for k in range(lowest, passes_now + 1)) / denominator
 
 
+# A bound on one test's runs: past it, a test never ends in practice (n=10**9 ran on).
+MAX_SAMPLES = 1_000
+
+
 def parse_samples(raw: object, where: str) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
         raise JudgeConfigError(f"{where}: n={raw!r} is not a number of runs; use a whole "
                                "number of at least 1, e.g. n=10")
+    if raw > MAX_SAMPLES:
+        raise JudgeConfigError(f"{where}: n={raw!r} is above {MAX_SAMPLES} runs of one "
+                               "test; a drop in pass rate shows at n=20 to 50 "
+                               "(docs/sampling-and-drift.md)")
     return raw
 
 

@@ -68,6 +68,10 @@ def parse_strategy(raw: object) -> str:
     return str(value)
 
 
+# ChainPoll's published runs use 3 to 5 polls; 99 leaves room for any study of it.
+MAX_POLLS = 99
+
+
 def parse_polls(raw: object, name: str = "polls") -> int:
     if isinstance(raw, bool):
         raise JudgeConfigError(f"{name}={raw!r} is not a whole number of polls")
@@ -81,6 +85,11 @@ def parse_polls(raw: object, name: str = "polls") -> int:
         raise JudgeConfigError(
             f"{name}={raw!r}: a verdict needs at least 1 poll; use {name}=1 or more"
         )
+    if value > MAX_POLLS:
+        raise JudgeConfigError(
+            f"{name}={raw!r} is above {MAX_POLLS}: past that many polls a verdict no longer "
+            "settles, it only costs; use a probability-scored strategy (logprob, weighted) "
+            "for a steadier score")
     return value
 
 

@@ -95,17 +95,23 @@ class JudgeReply:
     reason: str
 
 
+# No reply a judge writes within llmjudge_max_tokens comes near this; a server that
+# ignores the limit is refused before its reply is parsed, with the length in the error.
+MAX_REPLY_CHARS = 100_000
+
+
 def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
     """Parse and validate one raw judge reply; raise JudgeReplyError saying what was wrong."""
+    refuse_oversized(text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise JudgeReplyError(
-            f"judge reply is not JSON ({err.msg} at character {err.pos}): {_clip(text)}"
+            f"judge reply is not JSON ({err.msg} at character {err.pos}): {clip_reply(text)}"
         ) from None
     except (ValueError, RecursionError) as err:  # a 5,000-digit number, deep nesting
         raise JudgeReplyError(f"judge reply is not usable JSON ({type(err).__name__}: "
-                              f"{str(err)[:100]}): {_clip(text)}") from None
+                              f"{str(err)[:100]}): {clip_reply(text)}") from None
     if fits(data, spec):
         return _reply(data, spec)
     import jsonschema  # deferred: only a reply the quick check refuses needs it
@@ -115,8 +121,8 @@ def parse_reply(text: str, spec: ReplySpec = DIRECT_REPLY) -> JudgeReply:
     except jsonschema.ValidationError as err:
         where = "/".join(str(p) for p in err.absolute_path) or "the top level"
         raise JudgeReplyError(
-            f"judge reply does not fit the verdict schema at {where}: {err.message}; "
-            f"reply was {_clip(text)}"
+            f"judge reply does not fit the verdict schema at {where}: "
+            f"{schema_message(err.message)}; reply was {clip_reply(text)}"
         ) from None
     return _reply(data, spec)
 
@@ -152,5 +158,24 @@ def fits(data: object, spec: ReplySpec) -> bool:
     return True
 
 
-def _clip(text: str, limit: int = 200) -> str:
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+def clip_reply(text: str, limit: int = 200) -> str:
+    """A reply quoted in an error: whole when short, else its start and its length."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit] + '...'!r} ({len(text):,} characters; the first {limit} shown)"
+
+
+def schema_message(message: str, limit: int = 300) -> str:
+    """jsonschema's message, which quotes the offending value whole (a 2,000,000-character
+    reason would be quoted whole in the terminal and every report), cut to a bound."""
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}... (a {len(message):,}-character message, cut)"
+
+
+def refuse_oversized(text: str) -> None:
+    if len(text) > MAX_REPLY_CHARS:
+        raise JudgeReplyError(
+            f"judge reply is {len(text):,} characters, more than the {MAX_REPLY_CHARS:,} any "
+            "reply within llmjudge_max_tokens comes near: the server ignored the token "
+            f"limit, so the reply was not read; it began {text[:200]!r}")

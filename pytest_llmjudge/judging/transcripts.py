@@ -21,6 +21,7 @@ imitate the prompt's structure or another turn.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -256,6 +257,10 @@ def _call(raw: object, index: int, number: int, where: str) -> ToolCall:
     return parse_call(data, at)
 
 
+# What providers accept as a function name, widely: MCP's "server.tool", "a:b", "a/b".
+_TOOL_NAME = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]{1,128}")
+
+
 def parse_call(data: Mapping[str, Any], at: str) -> ToolCall:
     """A tool call from the OpenAI shape (``function: {name, arguments}``) or the flat one
     (``name`` with ``args`` or ``arguments``); arguments given as a JSON string are
@@ -271,6 +276,14 @@ def parse_call(data: Mapping[str, Any], at: str) -> ToolCall:
         arguments = data.get("args", data.get("arguments"))
     if not isinstance(name, str) or not name.strip():
         raise JudgeConfigError(f"{at} has no tool name")
+    if not _TOOL_NAME.fullmatch(name):
+        # A name is a function name. One holding a line break and "[9] assistant: ..."
+        # moved the 1.5B judge from P(YES) 0.20 to 0.61 although the prompt quoted it,
+        # and a failure text would show the forged turn: refused, not judged.
+        raise JudgeConfigError(
+            f"{at}: the tool name {name[:80]!r} is not a function name (1 to 128 "
+            "characters, no whitespace or control characters); a tool name that holds text "
+            "can address the judge, so it is refused rather than judged")
     call_id = data.get("id") or ""
     if not isinstance(call_id, str):
         raise JudgeConfigError(f"{at}: its id is {call_id!r}, not a str")

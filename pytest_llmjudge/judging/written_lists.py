@@ -65,14 +65,17 @@ def clean_items(reply: str, spec: ReplySpec, what: str) -> tuple[str, ...]:
     """The reply's items, whitespace collapsed, blanks and repeats (ignoring case) dropped."""
     import jsonschema
 
+    from .reply_formats import clip_reply, refuse_oversized, schema_message
+
+    refuse_oversized(reply)
     try:
         data = json.loads(reply)
         jsonschema.validate(data, spec.json_schema())
     except (json.JSONDecodeError, jsonschema.ValidationError) as err:
         message = err.msg if isinstance(err, json.JSONDecodeError) else err.message
         raise JudgeReplyError(
-            f"the judge's list of {what} does not fit the schema ({message}); "
-            f"reply was {reply[:200]!r}"
+            f"the judge's list of {what} does not fit the schema "
+            f"({schema_message(message)}); reply was {clip_reply(reply)}"
         ) from None
     items: list[str] = []
     seen: set[str] = set()
@@ -83,6 +86,6 @@ def clean_items(reply: str, spec: ReplySpec, what: str) -> tuple[str, ...]:
             items.append(item)
     if not items:
         raise JudgeReplyError(
-            f"the judge wrote zero {what} (reply {reply[:200]!r}); nothing could be checked"
+            f"the judge wrote zero {what} (reply {clip_reply(reply)}); nothing could be checked"
         )
     return tuple(items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from ..judging.reply_formats import choice_value
@@ -11,6 +12,15 @@ from ..judging.verdict import Verdict, excerpt, shown_turns
 # only (a fitted head that gives the orders no weight).
 COMPARISONS = ("order", "alone")
 _WRAP = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
+# Control characters a terminal acts on (ESC starts ANSI colour and OSC sequences, CR
+# overwrites a line); tab and newline stay.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """A failure text safe to print: each control character shown as its escape
+    (``\\x1b``), so an output holding terminal escapes is seen, not obeyed."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group(0)):02x}", text)
 
 
 def headline(verdict: Verdict) -> str:

@@ -20,7 +20,9 @@ from .files import write_atomically
 from .snapshots import legacy_snapshot_path, snapshot_path
 
 HEADER = "# pytest-llmjudge checklist v1"
-_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+# A checklist's name is part of its file name, after the test's stem (at most 150
+# characters and a hash, storage/snapshots.py): 64 keeps the whole under 255 bytes.
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class CorruptChecklistError(JudgeConfigError):
@@ -85,8 +87,8 @@ def _suffix(name: object) -> str:
         return ".checklist"
     if not isinstance(name, str) or not _NAME.match(name):
         raise JudgeConfigError(
-            f"name={name!r} must be letters, digits, '_' or '-'; it becomes part of "
-            "the checklist's file name")
+            f"name={name!r} must be 1 to 64 letters, digits, '_' or '-'; it becomes part "
+            "of the checklist's file name")
     return f".{name}.checklist"
 
 
