@@ -195,10 +195,16 @@ class FaultProxy:
                         "type": "invalid_request_error"}}).encode())
                 elif fault == "escapedkey":
                     # Valid JSON whose reason spells the key with \uXXXX escapes only.
-                    key = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                    spelled = "".join(f"\\u{ord(c):04x}" for c in key)
-                    self._reply(200, _chat_completion(
-                        '{"answer": "NO", "reason": "saw ' + spelled + '"}'))
+                    # Its fields are the ones the request's reply schema asks for.
+                    header = self.headers.get("Authorization", "")
+                    spelled = "".join(f"\\u{ord(c):04x}" for c in header)
+                    asked = json.loads(body or b"{}").get("response_format") or {}
+                    fields = ((asked.get("json_schema") or {}).get("schema") or {}).get(
+                        "properties") or {"answer": {}, "reason": {}}
+                    content = ", ".join(
+                        '"answer": "NO"' if name == "answer" else f'"{name}": "saw {spelled}"'
+                        for name in fields)
+                    self._reply(200, _chat_completion("{" + content + "}"))
                 elif fault == "overflow":
                     # A logprob no probability has: exp(1000) overflows a float.
                     self._reply(200, _chat_completion(

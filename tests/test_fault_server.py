@@ -133,7 +133,8 @@ def test_a_silent_server_is_cut_off_at_the_timeout(
 
 
 @pytest.mark.parametrize("fault", ["slowstream", "stall", "html", "chunked", "drop",
-                                   "echokey", "errorkey", "401", "500", "shape"])
+                                   "echokey", "errorkey", "401", "500", "shape",
+                                   "overflow", "huge"])
 def test_every_fault_ends_by_the_deadline_and_leaks_no_key(
     remote: pytest.Pytester, proxies: list[FaultProxy], monkeypatch: pytest.MonkeyPatch,
     fault: str,
@@ -153,3 +154,42 @@ def test_every_fault_ends_by_the_deadline_and_leaks_no_key(
     result.assert_outcomes(errors=2)
     assert SECRET not in result.stdout.str() + result.stderr.str() + report.read_text()
     assert elapsed < 45, f"{fault}: two judged tests with a 3 s timeout took {elapsed:.1f} s"
+    # A reply quoted in an error is an excerpt: a 2,000,000-character one is not shown.
+    assert len(result.stdout.str()) < 100_000 and len(report.read_text()) < 100_000
+
+
+def test_wrong_shapes_until_the_retries_run_out_end_by_the_timeout(
+    remote: pytest.Pytester, proxies: list[FaultProxy],
+) -> None:
+    """Issue 29, defect 10: ten retries against a server that always answers in the
+    wrong shape; the call and its retries share llmjudge_timeout."""
+    proxies.append(FaultProxy(None, always="shape"))
+    remote.makepyfile(TWO)
+    started = time.monotonic()
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}", "--llmjudge-timeout=3",
+                              "--llmjudge-retries=10")
+    elapsed = time.monotonic() - started
+    result.assert_outcomes(errors=2)
+    assert elapsed < 30, f"two calls bounded at 3 s took {elapsed:.1f} s"
+
+
+def test_a_key_spelled_as_escapes_reaches_no_artefact(
+    remote: pytest.Pytester, proxies: list[FaultProxy], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 29, defect 3: a valid NO whose reason spells the key as \\uXXXX escapes; the
+    reply is masked after decoding, so the export and the cache hold neither form."""
+    from stub_backend import json_escaped
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    proxies.append(FaultProxy(None, always="escapedkey"))
+    remote.makepyfile(TWO)
+    export = remote.path / "e.jsonl"
+    result = remote.runpytest(f"--llmjudge-api-base={proxies[0].url}",
+                              f"--llmjudge-cache-export={export}", "--llmjudge-reasons=all")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*saw Bearer [*][*][*]*"])
+    stored = export.read_bytes() + b"".join(
+        p.read_bytes() for p in (remote.path / ".llmjudge").iterdir() if p.is_file())
+    for form in (SECRET, json_escaped(SECRET), json_escaped("Bearer " + SECRET)):
+        assert form.encode() not in stored, form
+        assert form not in result.stdout.str()

@@ -75,7 +75,9 @@ class Example:
 
 def load(path: Path) -> list[Example]:
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (an editor's) is read past, as the judgments
+        # import does.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise LabelsFileError(f"cannot read labels file {path}: {err}") from None
     examples = [_example(path, number, line)
@@ -86,7 +88,31 @@ def load(path: Path) -> list[Example]:
         raise LabelsFileError(f"{path} holds no labelled examples; write one JSON object a "
                               'line, e.g. {"kind": "judged", "output": "...", '
                               '"criteria": "...", "label": 1}')
+    _warn_of_contradictions(path, examples)
     return examples
+
+
+class ContradictoryLabelsWarning(UserWarning):
+    """One example labelled two ways in one labels file."""
+
+
+def _warn_of_contradictions(path: Path, examples: list[Example]) -> None:
+    """The same example (every field but the label) labelled differently on two lines:
+    a fit cannot agree with both, so the reviewer is told which lines to settle."""
+    import dataclasses
+    import warnings
+
+    first: dict[tuple[Any, ...], Example] = {}
+    for example in examples:
+        same = tuple(getattr(example, f.name) for f in dataclasses.fields(example)
+                     if f.name not in ("line", "label", "transcript", "reference_path"))
+        seen = first.setdefault(same, example)
+        if seen.label != example.label:
+            warnings.warn(ContradictoryLabelsWarning(
+                f"{path}:{seen.line} and {path}:{example.line} label the same example "
+                f"{seen.label} and {example.label} ({example.kind}, output "
+                f"{example.output[:60]!r}); both are kept, and no fit can agree with "
+                "both: settle it in the file"), stacklevel=3)
 
 
 def _example(path: Path, number: int, line: str) -> Example:

@@ -98,3 +98,50 @@ def test_any_output_reaches_every_report_intact_and_masked(
     page.feed(files["r.html"].read_text(encoding="utf-8"))
     page.close()
     assert page.problems == [] and page.open == []
+
+
+# Any character an environment variable can hold, from all of Unicode: the characters
+# every encoder spells another way among them. The "sk-" prefix keeps a drawn secret
+# from coinciding with a report's own syntax ("00000000" inside a number).
+secrets = st.builds(
+    lambda body: "sk-" + body,
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+            | st.sampled_from([*"&<>\"'\\/%+", "\U0001f600", "\u00e4", "\u2028"]),
+            min_size=5, max_size=24))
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(secret=secrets, escaped=st.booleans())
+def test_a_secret_of_any_characters_reaches_no_artefact_in_any_encoding(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, secret: str, escaped: bool,
+) -> None:
+    """Issue 29: a judge that echoes the secret into its reason (plainly, or spelled as
+    \\u escapes): no file holds it raw, JSON-, HTML- or XML-escaped or URL-encoded, the
+    sqlite cache included, and neither does the terminal."""
+    from stub_backend import json_escaped, stub_conftest
+    from test_second_sweep import spellings
+
+    monkeypatch.setenv("PROPERTY_PASSWORD", secret)
+    stub_project(pytester, monkeypatch, test_echo="""
+        from pytest_llmjudge import assert_judged
+
+        def test_echo():
+            assert_judged("Your order ships on Monday.", "The reply is polite")
+    """)
+    pytester.makeconftest(stub_conftest("echo", env="PROPERTY_PASSWORD", escaped=escaped))
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--llmjudge-report=r.json", "--llmjudge-html=r.html",
+        "--junitxml=r.xml", "--llmjudge-cache-export=e.jsonl")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str() + result.stderr.str()
+    stored = [p for p in pytester.path.iterdir() if p.is_file() and p.suffix in (
+        ".json", ".html", ".xml", ".jsonl")]
+    stored += [p for p in (pytester.path / ".llmjudge").iterdir() if p.is_file()]
+    forms = spellings(secret) | {json_escaped(secret)}
+    for form in forms:
+        assert form not in out, form
+        for path in stored:
+            assert form.encode() not in path.read_bytes(), (path.name, form)
+    json.loads((pytester.path / "r.json").read_text())  # masking broke no structure
+    ElementTree.parse(pytester.path / "r.xml")
