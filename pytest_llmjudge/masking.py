@@ -72,10 +72,12 @@ def _environ_secrets() -> set[str]:
     return found
 
 
-def mask(text: str) -> str:
+def mask(text: str, values: list[str] | None = None) -> str:
     """``text`` with every secret replaced by the mask: as written, as an encoder spells
-    it, and inside a JSON string literal that spells it with escapes."""
-    values = secret_values()
+    it, and inside a JSON string literal that spells it with escapes. ``values``: the
+    secrets, where a caller masking many texts read them once (``secret_values``)."""
+    if values is None:
+        values = secret_values()
     if not values:
         return text
     for value in values:
@@ -87,15 +89,19 @@ def mask(text: str) -> str:
     return text
 
 
-def mask_data(value: Any) -> Any:
+def mask_data(value: Any, values: list[str] | None = None) -> Any:
     """A JSON-like document with every string in it masked (keys too), before it is
     encoded: the encoder then never sees a secret to spell another way."""
+    if values is None:
+        values = secret_values()
+    if not values:
+        return value
     if isinstance(value, str):
-        return mask(value)
+        return mask(value, values)
     if isinstance(value, dict):
-        return {mask_data(k): mask_data(v) for k, v in value.items()}
+        return {mask_data(k, values): mask_data(v, values) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [mask_data(v) for v in value]
+        return [mask_data(v, values) for v in value]
     return value
 
 

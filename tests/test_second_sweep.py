@@ -201,16 +201,17 @@ def test_a_write_that_fails_mid_run_keeps_the_replays(
     """)
     pytester.runpytest("-p", "no:cacheprovider", "-k", "0 or 1").assert_outcomes(
         passed=2, deselected=2)
+    # In a subprocess: the patched class must not outlive this run.
     pytester.makeconftest(stub_conftest("keyword") + """
     import sqlite3
     from pytest_llmjudge.storage import cache as store
 
-    def refuse(self, entries):
+    def refuse(self, entries, replies=None):
         raise sqlite3.OperationalError("database or disk is full")
 
     store.JudgeCache.put_many = refuse
     """)
-    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*cannot be written (database or disk is full); it still "
                                  "replays what it holds*", "stub calls: 2"])
@@ -349,7 +350,7 @@ def test_async_sampled_tests_run_on_the_loop_their_fixtures_use(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, scope: str, concurrency: str,
 ) -> None:
     stub_project(pytester, monkeypatch,
-                 test_async=textwrap.dedent(ASYNC_SAMPLED).format(scope=scope))
+                 test_loop_samples=textwrap.dedent(ASYNC_SAMPLED).format(scope=scope))
     result = pytester.runpytest("-p", "no:cacheprovider",
                                 f"--llmjudge-concurrency={concurrency}")
     result.assert_outcomes(passed=2)
@@ -587,8 +588,8 @@ def test_a_run_that_made_no_calls_says_so_in_its_cost(
 
 
 def test_the_api_logprobs_help_says_what_the_code_does(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--help")
-    result.stdout.fnmatch_lines(["*--llmjudge-api-logprobs*", "*false makes strategy auto*"])
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines(["*--llmjudge-api-logprobs*", "*strategy auto poll votes*"])
     assert "off scores the hard answer" not in result.stdout.str()
 
 
@@ -614,3 +615,13 @@ def test_calibrate_prints_its_report_without_pytests_noise(
     assert "calibration on labels.jsonl" in done.stdout
     for noise in ("collected 0 items", "test session starts", "PytestAssertRewriteWarning"):
         assert noise not in done.stdout + done.stderr, noise
+
+
+def test_the_export_line_is_said_under_q(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stub_project(pytester, monkeypatch, test_replies=TESTS.format(criterion="good"))
+    result = pytester.runpytest("-q", "--llmjudge-cache-export=e.jsonl")
+    result.stdout.fnmatch_lines(["llmjudge: * judgment(s) exported to e.jsonl: *"])
+    quieter = pytester.runpytest("-qq", "--llmjudge-cache-export=e.jsonl")
+    assert "exported to" not in quieter.stdout.str()

@@ -192,9 +192,11 @@ class Collector:
             kept = (f"; {merged.kept} kept from the file, not used this run" +
                     ("" if settings.cache_export_prune else
                      " (--llmjudge-cache-export-prune drops stale ones)"))
+        # Said under -q too: the export rewrote a file the user commits (-qq hides it).
         self._say(f"llmjudge: {count} judgment(s) exported to {path}: {merged.from_run} from "
                   f"this run ({merged.new} new, {merged.replaced} re-recorded){kept}"
-                  f"{f'; {merged.pruned} stale pruned' if merged.pruned else ''}")
+                  f"{f'; {merged.pruned} stale pruned' if merged.pruned else ''}",
+                  quiet=True)
         return path
 
     def _write(self, what: str, target: str, write: Any) -> None:
@@ -214,7 +216,7 @@ class Collector:
         if what != "judgments export":
             self._say(f"llmjudge: {what} written to {path}")
 
-    def _say(self, line: str) -> None:
+    def _say(self, line: str, quiet: bool = False) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and self.config.option.verbose >= 0:
+        if reporter is not None and self.config.option.verbose >= (-1 if quiet else 0):
             reporter.write_line(line)

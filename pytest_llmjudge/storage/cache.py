@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ..backends.base import Completion, CompletionRequest
 from ..judging.verdict import excerpt
-from ..masking import mask
+from ..masking import mask, secret_values
 from .files import file_lock
 
 CACHE_FILE = "judgments.sqlite3"
@@ -146,11 +146,13 @@ def _plain(shown: str) -> str:
     return value if isinstance(value, str) else shown
 
 
-def completion_to_json(completion: Completion) -> dict[str, object]:
+def completion_to_json(completion: Completion,
+                       secrets: list[str] | None = None) -> dict[str, object]:
     """A reply as it is stored (the cache, an export): its text masked, whatever the
-    backend, so no stored form holds a secret the judge echoed."""
+    backend, so no stored form holds a secret the judge echoed. ``secrets``: read once
+    by a caller storing many (an import of 100,000 judgments)."""
     data: dict[str, object] = {
-        "text": mask(completion.text),
+        "text": mask(completion.text, secrets),
         "choice_probs": {k: dict(v) for k, v in completion.choice_probs.items()},
         "prompt_tokens": completion.prompt_tokens,
         "completion_tokens": completion.completion_tokens,
@@ -268,13 +270,18 @@ class JudgeCache:
     def put(self, key: CallKey, test: str, completion: Completion) -> None:
         self.put_many([Entry(key, test, completion)])
 
-    def put_many(self, entries: Iterable[Entry]) -> int:
+    def put_many(self, entries: Iterable[Entry], replies: dict[str, str] | None = None) -> int:
+        """Store ``entries``; ``replies``: their stored reply texts by digest, where the
+        caller made them already (an import compares them first)."""
         if not self.writable:
             return 0
+        secrets = secret_values()
+        now = time.time()
         rows = [(e.key.digest, e.key.judge, e.key.prompt, e.key.texts, e.key.request,
                  e.key.sampling, e.key.poll, e.key.seed, json.dumps(list(e.key.excerpts)),
-                 e.test, json.dumps(completion_to_json(e.completion), sort_keys=True),
-                 time.time()) for e in entries]
+                 e.test, replies[e.key.digest] if replies is not None else
+                 json.dumps(completion_to_json(e.completion, secrets), sort_keys=True),
+                 now) for e in entries]
         # One transaction: another process sees all of the rows or none of them.
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
@@ -286,8 +293,9 @@ class JudgeCache:
     def import_entries(self, entries: list[Entry]) -> int:
         """Store imported judgments over the cache's; returns how many replaced a
         different reply the cache held for the same call (a re-recording, or an edit)."""
-        replies = {e.key.digest: json.dumps(completion_to_json(e.completion), sort_keys=True)
-                   for e in entries}
+        secrets = secret_values()
+        replies = {e.key.digest: json.dumps(completion_to_json(e.completion, secrets),
+                                            sort_keys=True) for e in entries}
         digests = list(replies)
         changed = 0
         with self._lock:
@@ -297,7 +305,7 @@ class JudgeCache:
                 for digest, reply in self._db.execute(
                         f"SELECT key, reply FROM judgments WHERE key IN ({marks})", chunk):
                     changed += _reply_differs(reply, replies[digest])
-        self.put_many(entries)
+        self.put_many(entries, replies)
         return changed
 
     def has_test(self, test: str) -> bool:
@@ -448,6 +456,8 @@ def _sound(path: Path) -> bool | sqlite3.Connection | None:
 
 def _read_only(path: Path, err: BaseException,
                sound: bool | sqlite3.Connection | None) -> Opened:
+    if sound is None and not path.exists():  # nothing to read: the directory refused it
+        return Opened(None, (_unwritable(path.parent, err),))
     if not isinstance(sound, sqlite3.Connection):
         return Opened(None, (f"the judge cache {path} cannot be opened ({err}) and could not "
                              "be checked; it was left as it is, and this run goes uncached. "

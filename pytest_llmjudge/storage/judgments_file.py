@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import JudgeConfigError
-from ..masking import mask, mask_data
+from ..masking import mask, mask_data, secret_values
 from .cache import CallKey, Entry, completion_from_json, completion_to_json
 from .files import file_lock, write_atomically
 
@@ -66,19 +66,19 @@ class JudgmentsFileError(JudgeConfigError):
     """A judgments file that cannot be imported: wrong format or version, a bad line."""
 
 
-def line_of(entry: Entry) -> str:
-    """One judgment as its export line."""
+def line_of(entry: Entry, secrets: list[str] | None = None) -> str:
+    """One judgment as its export line. ``secrets``: read once for a whole export."""
     key = entry.key
     line: dict[str, Any] = {
         "key": key.digest, "test": entry.test, "judge": key.judge, "prompt": key.prompt,
         "texts": key.texts, "request": key.request, "sampling": json.loads(key.sampling),
         "poll": key.poll, "seed": key.seed, "judged": list(key.excerpts),
-        "reply": completion_to_json(entry.completion),
+        "reply": completion_to_json(entry.completion, secrets),
     }
     if entry.asked is not None:
         line["asked"] = json.loads(entry.asked)
     # Masked before encoding: json.dumps spells a quote or backslash in a secret as \" or \\.
-    return json.dumps(mask_data(line), sort_keys=True, ensure_ascii=False)
+    return json.dumps(mask_data(line, secrets), sort_keys=True, ensure_ascii=False)
 
 
 @contextlib.contextmanager
@@ -101,9 +101,11 @@ def export_lock(path: Path) -> Iterator[None]:
 
 
 def export(entries: Iterable[Entry], path: Path) -> int:
+    secrets = secret_values()
     lines = [json.dumps({"format": FORMAT, "version": VERSION})]
-    lines += [line_of(e) for e in sorted(entries, key=lambda e: (e.test, e.key.digest))]
-    write_atomically(path, mask("\n".join(lines) + "\n"))
+    lines += [line_of(e, secrets)
+              for e in sorted(entries, key=lambda e: (e.test, e.key.digest))]
+    write_atomically(path, mask("\n".join(lines) + "\n", secrets))
     return len(lines) - 1
 
 
