@@ -30,11 +30,14 @@ ONE_FAILING = """
 
 
 def spellings(secret: str) -> set[str]:
-    """Every form a writer could give the secret: raw, JSON-escaped (ASCII or not),
-    HTML- or XML-escaped (of the raw and the JSON form), URL-encoded, and spelled as
-    \\u escapes throughout."""
+    """Every form a writer could give the secret: raw, JSON-escaped (ASCII or not, once
+    or twice), HTML- or XML-escaped (of the raw and the JSON form), URL-encoded, and
+    spelled as \\u escapes throughout."""
     forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
              quote(secret, safe=""), quote_plus(secret), json_escaped(secret)}
+    # A reply is JSON stored inside JSON (the cache's and the export's reply text): each
+    # form escaped once more.
+    forms |= {json.dumps(form)[1:-1] for form in list(forms)}
     for form in list(forms):
         forms |= {html.escape(form), html.escape(form, quote=False),
                   form.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
