@@ -218,5 +218,11 @@ class Collector:
 
     def _say(self, line: str, quiet: bool = False) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and self.config.option.verbose >= (-1 if quiet else 0):
-            reporter.write_line(line)
+        verbosity = self.config.option.verbose
+        if reporter is None or verbosity < (-1 if quiet else 0):
+            return
+        if verbosity < 0 and self.reported:
+            # Under -q the line of progress dots is still open here (pytest ends it
+            # after every sessionfinish hook), and write_line would not end it.
+            reporter.write("\n")
+        reporter.write_line(line)
