@@ -157,6 +157,18 @@ def test_two_runs_exporting_to_one_file_at_once_lose_nothing(
 
 # -- defect 5: a full disk is not a corrupt cache ---------------------------------------
 
+def good_replies(count: int) -> str:
+    """A test module of ``count`` parametrized tests, each judging a distinct good reply."""
+    return textwrap.dedent(f"""
+        import pytest
+        from pytest_llmjudge import assert_judged
+
+        @pytest.mark.parametrize("n", range({count}))
+        def test_reply(n):
+            assert_judged(f"a good reply {{n}}", "The reply is good")
+    """)
+
+
 def _no_file_growth() -> None:
     """In the child: no file may grow (writes fail as on a full disk, EFBIG)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -166,14 +178,7 @@ def _no_file_growth() -> None:
 def test_a_cache_that_cannot_be_written_still_replays_and_is_never_moved_aside(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    stub_project(pytester, monkeypatch, test_many="""
-        import pytest
-        from pytest_llmjudge import assert_judged
-
-        @pytest.mark.parametrize("n", range(20))
-        def test_reply(n):
-            assert_judged(f"a good reply {n}", "The reply is good")
-    """)
+    stub_project(pytester, monkeypatch, test_many=good_replies(20))
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=20)
     full = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"], cwd=pytester.path,
@@ -194,14 +199,7 @@ def test_a_write_that_fails_mid_run_keeps_the_replays(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A cache opened fine whose writes then fail: what it holds still replays."""
-    stub_project(pytester, monkeypatch, test_more="""
-        import pytest
-        from pytest_llmjudge import assert_judged
-
-        @pytest.mark.parametrize("n", range(4))
-        def test_reply(n):
-            assert_judged(f"a good reply {n}", "The reply is good")
-    """)
+    stub_project(pytester, monkeypatch, test_more=good_replies(4))
     pytester.runpytest("-p", "no:cacheprovider", "-k", "0 or 1").assert_outcomes(
         passed=2, deselected=2)
     # In a subprocess: the patched class must not outlive this run.
